@@ -1,0 +1,44 @@
+# Two commands for users: `make run` and `make test`. Needs only python3 (3.11+) and make.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+HOST ?= 127.0.0.1
+PORT ?= 8000
+
+.PHONY: run test migrate bench bench-quick
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+
+$(VENV)/.installed: requirements.txt | $(BIN)/python
+	$(BIN)/pip install --quiet --disable-pip-version-check -r requirements.txt
+	touch $@
+
+$(VENV)/.dev-installed: requirements-dev.txt $(VENV)/.installed
+	$(BIN)/pip install --quiet --disable-pip-version-check -r requirements-dev.txt
+	touch $@
+
+migrate: $(VENV)/.installed
+	$(BIN)/python manage.py migrate --noinput
+
+# One process with threads: with SQLite, writers then queue inside one process instead of colliding
+# (see docs in README). Plain HTTP on loopback, so cookies are not marked Secure here.
+run: migrate
+	$(BIN)/python manage.py ensure_admin
+	$(BIN)/python manage.py collectstatic --noinput --verbosity 0
+	SECURE_COOKIES=0 $(BIN)/gunicorn novaforge.wsgi --bind $(HOST):$(PORT) --workers 1 --threads 8 --access-logfile -
+
+test: $(VENV)/.dev-installed
+	$(BIN)/pytest
+
+# Benchmarks against the bare driver and LangChain (installed only here, from bench/requirements.txt):
+# writes docs/benchmarks.md. Knobs: BENCH_MESSAGES, BENCH_SESSIONS, BENCH_ROUNDS (see README).
+$(VENV)/.bench-installed: bench/requirements.txt $(VENV)/.installed
+	$(BIN)/pip install --quiet --disable-pip-version-check -r bench/requirements.txt
+	touch $@
+
+bench: $(VENV)/.bench-installed
+	$(BIN)/python -m bench --output docs/benchmarks.md
+
+bench-quick: $(VENV)/.installed
+	$(BIN)/python -m bench --quick

@@ -1,0 +1,117 @@
+"""The limit: the same statements our code sends, through the bare driver with the same settings.
+
+SQLite: `sqlite3` with the PRAGMAs of novaforge/settings.py (WAL, synchronous=FULL, foreign keys) and
+BEGIN IMMEDIATE, as Django's transaction_mode="IMMEDIATE" does. PostgreSQL: psycopg, one transaction per
+call, the session row locked FOR UPDATE as select_for_update() does.
+"""
+
+import json
+import re
+import sqlite3
+from datetime import UTC, datetime
+
+SESSION_TABLE = "sessions_app_chatsession"
+MESSAGE_TABLE = "sessions_app_message"
+MESSAGE_COLUMNS = ("session_id", "seq", "role", "content", "metadata", "message_id", "token_count", "created_at")
+
+
+class Plain:
+    """One bare driver connection to the benchmark database."""
+
+    def __init__(self, database: dict):
+        self.is_sqlite = database["ENGINE"].endswith("sqlite3")
+        if self.is_sqlite:
+            # autocommit: we issue BEGIN IMMEDIATE / COMMIT ourselves, as Django does.
+            self.connection = sqlite3.connect(database["NAME"], timeout=20, isolation_level=None,
+                                              check_same_thread=False)
+            self.connection.execute("PRAGMA journal_mode=WAL")
+            self.connection.execute("PRAGMA synchronous=FULL")
+            self.connection.execute("PRAGMA foreign_keys=ON")
+            # Django registers REGEXP for the session_id check constraint; plain SQLite has none.
+            self.connection.create_function(
+                "REGEXP", 2, lambda pattern, value: value is not None and re.search(pattern, str(value)) is not None,
+                deterministic=True)
+        else:
+            import psycopg
+
+            self.connection = psycopg.connect(
+                dbname=database["NAME"], user=database["USER"], password=database["PASSWORD"] or None,
+                host=database["HOST"] or None, port=database["PORT"] or None, autocommit=True)
+
+    def sql(self, statement: str) -> str:
+        return statement if self.is_sqlite else statement.replace("?", "%s")
+
+    def begin(self):
+        self.connection.execute("BEGIN IMMEDIATE" if self.is_sqlite else "BEGIN")
+
+    def commit(self):
+        self.connection.execute("COMMIT")
+
+    def execute(self, statement: str, params=()):
+        return self.connection.execute(self.sql(statement), params)
+
+    def executemany(self, statement: str, rows):
+        cursor = self.connection.cursor()
+        cursor.executemany(self.sql(statement), rows)
+        return cursor
+
+    def timestamp(self, moment: datetime):
+        # Django stores SQLite datetimes as text in this form; psycopg takes the datetime itself.
+        return moment.astimezone(UTC).replace(tzinfo=None).isoformat(" ") if self.is_sqlite else moment
+
+    def json(self, value) -> str:
+        return json.dumps(value)
+
+    def close(self):
+        self.connection.close()
+
+    # The statements of one append, as services.append_messages sends them.
+
+    def append(self, session_pk: int, messages: list[dict], now: datetime) -> int:
+        """Lock the session, skip stored message_ids, insert, move the counters, commit."""
+        self.begin()
+        lock = "" if self.is_sqlite else " FOR UPDATE"
+        count, tokens = self.execute(
+            f"SELECT message_count, token_count FROM {SESSION_TABLE} WHERE id = ?{lock}", (session_pk,)
+        ).fetchone()
+        retry_keys = [message["message_id"] for message in messages if message.get("message_id")]
+        if retry_keys:
+            marks = ", ".join("?" * len(retry_keys))
+            seen = {row[0] for row in self.execute(
+                f"SELECT message_id FROM {MESSAGE_TABLE} WHERE session_id = ? AND message_id IN ({marks})",
+                (session_pk, *retry_keys))}
+            messages = [message for message in messages if message.get("message_id") not in seen]
+        stamp = self.timestamp(now)
+        rows = [
+            (session_pk, count + n, message["role"], message["content"], self.json(message.get("metadata", {})),
+             message.get("message_id"), message.get("token_count", 0), stamp)
+            for n, message in enumerate(messages, 1)
+        ]
+        columns = ", ".join(MESSAGE_COLUMNS)
+        marks = ", ".join("?" * len(MESSAGE_COLUMNS))
+        if len(rows) == 1:
+            self.execute(f"INSERT INTO {MESSAGE_TABLE} ({columns}) VALUES ({marks}) RETURNING id", rows[0]).fetchone()
+        else:
+            self.executemany(f"INSERT INTO {MESSAGE_TABLE} ({columns}) VALUES ({marks})", rows)
+        self.execute(
+            f"UPDATE {SESSION_TABLE} SET message_count = ?, token_count = ?, updated_at = ? WHERE id = ?",
+            (count + len(rows), tokens + sum(row[6] for row in rows), stamp, session_pk),
+        )
+        self.commit()
+        return len(rows)
+
+    # Building large corpora: straight into the tables, never through the ORM.
+
+    def load_rows(self, table: str, columns: list[str], rows) -> None:
+        """Insert `rows` (tuples in `columns` order) in one transaction: executemany on SQLite, COPY on
+        PostgreSQL."""
+        names = ", ".join(f'"{column}"' for column in columns)
+        self.begin()
+        if self.is_sqlite:
+            marks = ", ".join("?" * len(columns))
+            self.executemany(f"INSERT INTO {table} ({names}) VALUES ({marks})", rows)
+        else:
+            with self.connection.cursor().copy(f"COPY {table} ({names}) FROM STDIN") as copy:
+                for row in rows:
+                    copy.write_row(row)
+        self.commit()

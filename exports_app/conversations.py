@@ -1,0 +1,104 @@
+"""Reading sessions with their messages as a stream: two ordered queries merged, never one query per session."""
+
+from collections import namedtuple
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from datetime import datetime
+
+from sessions_app.models import Message
+
+# Rows per fetch: large enough that round trips vanish, small enough that memory stays flat (MEASURED.md).
+CHUNK_SIZE = 2000
+
+SESSION_COLUMNS = (
+    "pk",
+    "session_id",
+    "owner__username",
+    "title",
+    "system_prompt",
+    "metadata",
+    "mode",
+    "message_count",
+    "token_count",
+    "started_at",
+    "updated_at",
+    "ended_at",
+)
+
+
+@dataclass(slots=True)
+class Conversation:
+    """One session and its messages in seq order; each message is a row of the reader's `turn_type`."""
+
+    pk: int
+    session_id: str
+    owner: str
+    title: str
+    system_prompt: str
+    metadata: dict
+    mode: str
+    message_count: int
+    token_count: int
+    started_at: datetime
+    updated_at: datetime
+    ended_at: datetime | None
+    turns: list
+
+
+def turn_type(name: str, columns: dict[str, str]):
+    """A namedtuple whose fields are the keys of `columns` (field name -> Message lookup to read).
+
+    Its first field is the session's primary key, so a fetched row is the turn itself, not a copy.
+    """
+    return namedtuple(name, ["session_pk", *columns]), ("session_id", *columns.values())
+
+
+def iter_conversations(
+    sessions, *, turn: tuple, on_progress: Callable[[int], None] | None = None
+) -> Iterator[Conversation]:
+    """Every session of the queryset `sessions` with its messages, in primary-key order.
+
+    1. Stream the sessions ordered by pk, and all their messages ordered by (session, seq) in one
+       query, both as value tuples (model instances cost 2.3x for nothing here).
+    2. Walk both streams together: messages arrive grouped by session, so one session's messages are
+       in memory at a time. A session without messages comes out with an empty `turns`.
+    """
+    row_type, lookups = turn
+    as_turn = tuple.__new__  # as namedtuple's _make does, without its length check: 1M rows
+    session_rows = sessions.order_by("pk").values_list(*SESSION_COLUMNS).iterator(chunk_size=CHUNK_SIZE)
+    message_rows = (
+        Message.objects.filter(session__in=sessions.order_by().values("pk"))
+        .order_by("session_id", "seq")
+        .values_list(*lookups)
+        .iterator(chunk_size=CHUNK_SIZE)
+    )
+    pending = next(session_rows, None)
+    current = None
+    current_pk = None
+    turns = None  # current.turns, or None while skipping a session that was not selected
+    for row in message_rows:
+        if row[0] != current_pk:
+            if current is not None:
+                yield current
+                if on_progress:
+                    on_progress(len(current.turns))
+            current_pk = row[0]
+            current = turns = None
+            # Sessions before this one have no messages.
+            while pending is not None and pending[0] < current_pk:
+                yield Conversation(*pending, turns=[])
+                pending = next(session_rows, None)
+            # Otherwise a session created between the two queries: not selected.
+            if pending is not None and pending[0] == current_pk:
+                current = Conversation(*pending, turns=[])
+                turns = current.turns
+                pending = next(session_rows, None)
+        if turns is not None:
+            turns.append(as_turn(row_type, row))
+    if current is not None:
+        yield current
+        if on_progress:
+            on_progress(len(current.turns))
+    while pending is not None:
+        yield Conversation(*pending, turns=[])
+        pending = next(session_rows, None)

@@ -1,0 +1,82 @@
+"""One row per message, RFC 4180 (the csv module's quoting, CRLF line ends), UTF-8.
+
+Metadata fields that are not text (e.g. a list of tools) are written as JSON. `mode` is the message's
+own mode, else its session's.
+"""
+
+import csv
+import io
+
+import orjson
+
+from .base import BASE_COLUMNS, Example, Format, Skip, digest
+
+HEADER = (
+    "session_id",
+    "seq",
+    "role",
+    "content",
+    "created_at",
+    "mode",
+    "tools",
+    "latency_ms",
+    "model",
+    "prompt_tokens",
+    "completion_tokens",
+    "token_count",
+)
+METADATA_COLUMNS = ("tools", "latency_ms", "model", "prompt_tokens", "completion_tokens")
+
+
+def cell(value) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, str):
+        return value
+    return orjson.dumps(value).decode()
+
+
+class CSVFormat(Format):
+    name = "csv"
+    extension = "csv"
+    content_type = "text/csv; charset=utf-8"
+    columns = {**BASE_COLUMNS, "metadata": "metadata", "created_at": "created_at"}
+
+    def __init__(self):
+        self.buffer = io.StringIO()
+        self.writer = csv.writer(self.buffer)
+
+    def _rows_text(self, rows) -> bytes:
+        self.buffer.seek(0)
+        self.buffer.truncate()
+        self.writer.writerows(rows)
+        return self.buffer.getvalue().encode()
+
+    def header(self) -> bytes:
+        return self._rows_text([HEADER])
+
+    def examples(self, conversation):
+        if not conversation.turns:
+            raise Skip("no messages")
+        rows = []
+        for turn in conversation.turns:
+            metadata = turn.metadata if isinstance(turn.metadata, dict) else {}
+            rows.append(
+                (
+                    conversation.session_id,
+                    turn.seq,
+                    turn.role,
+                    turn.content,
+                    turn.created_at.isoformat(),
+                    cell(metadata.get("mode")) or conversation.mode,
+                    *(cell(metadata.get(name)) for name in METADATA_COLUMNS),
+                    turn.token_count,
+                )
+            )
+        yield Example(
+            body=self._rows_text(rows),
+            identity=digest(conversation.system_prompt, *(f"{turn.role}:{turn.content}" for turn in conversation.turns)),
+            split_key=conversation.session_id,
+            message_count=len(rows),
+            token_count=sum(turn.token_count for turn in conversation.turns),
+        )

@@ -1,0 +1,340 @@
+"""Exports of chat sessions as training data, the month archive, and imports of other tools' exports.
+
+`export_sessions` (files) and `stream_export` (an HTTP download) share one pipeline, used by the
+command, the endpoint, the admin action and `LoggingSystem.export_for_training`.
+"""
+
+import hashlib
+import os
+from collections import Counter
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.utils import timezone
+
+from sessions_app import services as session_services
+from sessions_app.models import ChatSession, MessageFeedback
+
+from .archive import ARCHIVE_TURN, archive_document, archive_path, parse_archive
+from .conversations import Conversation, iter_conversations, turn_type
+from .formats import FORMATS, get_format
+from .formats.base import Format, Skip, prompt_tokens
+from .importers import ImportFileError, IncomingConversation, parse_chatgpt, parse_claude, parse_jsonl
+from .models import ImportedConversation
+from .redaction import redact
+
+RATING_FILTERS = ("any", "positive")
+# Bytes gathered before a streamed download sends a chunk.
+STREAM_CHUNK_BYTES = 64 * 1024
+
+
+@dataclass(frozen=True)
+class ExportOptions:
+    redact_pii: bool = False
+    dedupe: bool = True
+    max_tokens: int | None = None
+    validation_fraction: float = 0.0
+    rating: str = "any"
+
+
+@dataclass
+class ExportReport:
+    fmt: str
+    paths: list[Path] = field(default_factory=list)
+    sessions: int = 0  # sessions read
+    examples: int = 0  # lines or blocks written (a dpo example is one pair)
+    messages: int = 0  # messages in the written examples
+    tokens: int = 0  # cl100k_base tokens of the written messages (stored counts; system prompts not counted)
+    skipped: Counter = field(default_factory=Counter)  # reason -> examples or sessions left out
+
+    def summary(self) -> str:
+        skipped = sum(self.skipped.values())
+        reasons = ", ".join(f"{count} {reason}" for reason, count in self.skipped.most_common())
+        where = " and ".join(str(path) for path in self.paths) or "the response"
+        return (
+            f"Exported {self.examples} {self.fmt} examples from {self.sessions} sessions "
+            f"({self.messages} messages, {self.tokens} message tokens) to {where}; "
+            f"skipped {skipped}{f' ({reasons})' if reasons else ''}."
+        )
+
+
+def check_export_options(*, fmt: str, options: ExportOptions) -> None:
+    """Raise ValidationError keyed by option for a combination that cannot be exported."""
+    errors = {}
+    if fmt not in FORMATS:
+        errors["format"] = f"Unknown format {fmt!r}; choose one of {', '.join(FORMATS)}."
+    if options.max_tokens is not None and options.max_tokens < 1:
+        errors["max_tokens"] = "Must be 1 or more."
+    if not 0 <= options.validation_fraction < 1:
+        errors["validation_fraction"] = "Must be at least 0 and less than 1."
+    if options.rating not in RATING_FILTERS:
+        errors["rating"] = f"Choose one of {', '.join(RATING_FILTERS)}."
+    elif fmt == "dpo" and options.rating == "positive":
+        errors["rating"] = "dpo pairs need downvoted answers; use rating 'any'."
+    if errors:
+        raise ValidationError(errors)
+
+
+def default_export_path(fmt: str) -> Path:
+    """<data dir>/training_data/chat_sessions_YYYYMMDD<suffix>.<ext>, e.g. chat_sessions_20260101_dpo.jsonl."""
+    export_format = FORMATS[fmt]
+    return Path(settings.DATA_DIR) / "training_data" / export_filename(export_format)
+
+
+def export_filename(export_format: type[Format] | Format) -> str:
+    day = timezone.localdate().strftime("%Y%m%d")
+    return f"chat_sessions_{day}{export_format.file_suffix}.{export_format.extension}"
+
+
+def in_validation_split(split_key: str, fraction: float) -> bool:
+    """Deterministic: the same key lands in the same split on every run and every machine."""
+    if not fraction:
+        return False
+    position = int.from_bytes(hashlib.blake2b(split_key.encode(), digest_size=8).digest(), "big")
+    return position < fraction * 2**64
+
+
+def _positive_only_reason(conversation: Conversation) -> str | None:
+    ratings = [turn.rating for turn in conversation.turns if turn.role == "assistant" and turn.rating is not None]
+    if not ratings:
+        return "not rated"
+    if -1 in ratings:
+        return "an answer rated down"
+    return None
+
+
+def _redacted(conversation: Conversation) -> Conversation:
+    conversation.title = redact(conversation.title)
+    conversation.system_prompt = redact(conversation.system_prompt)
+    conversation.turns = [turn._replace(content=redact(turn.content)) for turn in conversation.turns]
+    return conversation
+
+
+def _examples(
+    sessions, export_format: Format, options: ExportOptions, report: ExportReport, on_progress
+) -> Iterator[tuple[str, bytes]]:
+    """(split, body) for every example to write, counting what is written and what is skipped and why.
+
+    Per session: rating filter, redaction, the format's own checks; per example: the token cut,
+    duplicates (by the format's identity of a conversation), then the train/validation split.
+    """
+    seen: set[bytes] = set()
+    turns = turn_type(f"{export_format.name.title()}Turn", export_format.columns)
+    for conversation in iter_conversations(sessions, turn=turns, on_progress=on_progress):
+        report.sessions += 1
+        if options.rating == "positive":
+            reason = _positive_only_reason(conversation)
+            if reason:
+                report.skipped[reason] += 1
+                continue
+        if options.redact_pii:
+            conversation = _redacted(conversation)
+        try:
+            for example in export_format.examples(conversation):
+                if options.max_tokens and example.token_count + prompt_tokens(example.system_prompt) > options.max_tokens:
+                    report.skipped[f"over {options.max_tokens} tokens"] += 1
+                    continue
+                if options.dedupe:
+                    if example.identity in seen:
+                        report.skipped["duplicate"] += 1
+                        continue
+                    seen.add(example.identity)
+                report.examples += 1
+                report.messages += example.message_count
+                report.tokens += example.token_count
+                split = "validation" if in_validation_split(example.split_key, options.validation_fraction) else "train"
+                yield split, example.body
+        except Skip as skip:
+            report.skipped[str(skip)] += 1
+    report.skipped.update(export_format.leftovers())
+
+
+def export_sessions(
+    *,
+    sessions,
+    fmt: str,
+    output: Path | str | None = None,
+    on_progress: Callable[[int], None] | None = None,
+    **options,
+) -> ExportReport:
+    """Write the sessions of queryset `sessions` as `fmt` to `output` (default under <data dir>/training_data/).
+
+    With `validation_fraction` the examples go to two files, `<name>_train<ext>` and
+    `<name>_validation<ext>`. Files appear complete or not at all (written aside, then renamed).
+    `on_progress(n)` is called with the number of messages read, session by session.
+    """
+    export_options = ExportOptions(**options)
+    check_export_options(fmt=fmt, options=export_options)
+    export_format = get_format(fmt)
+    target = Path(output) if output else default_export_path(fmt)
+    if export_options.validation_fraction:
+        paths = {split: target.with_name(f"{target.stem}_{split}{target.suffix}") for split in ("train", "validation")}
+    else:
+        paths = {"train": target}
+    report = ExportReport(fmt=fmt, paths=list(paths.values()))
+    partial = {split: path.with_name(f".{path.name}.partial") for split, path in paths.items()}
+    files = {}
+    try:
+        for split, path in partial.items():
+            path.parent.mkdir(parents=True, exist_ok=True)
+            files[split] = open(path, "wb", buffering=1024 * 1024)  # noqa: SIM115 (closed below)
+            files[split].write(export_format.header())
+        for split, body in _examples(sessions, export_format, export_options, report, on_progress):
+            files[split].write(body)
+        for split, handle in files.items():
+            handle.close()
+            os.replace(partial[split], paths[split])
+    finally:
+        for split, handle in files.items():
+            handle.close()
+            partial[split].unlink(missing_ok=True)
+    return report
+
+
+def stream_export(*, sessions, fmt: str, **options) -> tuple[Format, Iterator[bytes]]:
+    """The export of `sessions` as `fmt`, as chunks of one file for a download (no validation split)."""
+    export_options = ExportOptions(**options)
+    check_export_options(fmt=fmt, options=export_options)
+    if export_options.validation_fraction:
+        raise ValidationError({"validation_fraction": "A download is one file; export with the command to split."})
+    export_format = get_format(fmt)
+
+    def chunks() -> Iterator[bytes]:
+        pending = [export_format.header()]
+        size = len(pending[0])
+        for _split, body in _examples(sessions, export_format, export_options, ExportReport(fmt=fmt), None):
+            pending.append(body)
+            size += len(body)
+            if size >= STREAM_CHUNK_BYTES:
+                yield b"".join(pending)
+                pending, size = [], 0
+        yield b"".join(pending)
+
+    return export_format, chunks()
+
+
+# The month archive --------------------------------------------------------------------------------
+
+
+@dataclass
+class ArchiveReport:
+    directory: Path
+    written: int = 0
+    unchanged: int = 0
+
+    def summary(self) -> str:
+        return f"Archived {self.written + self.unchanged} sessions to {self.directory}: {self.written} written, {self.unchanged} unchanged."
+
+
+def archive_sessions(
+    *, sessions, output_dir: Path | str | None = None, on_progress: Callable[[int], None] | None = None
+) -> ArchiveReport:
+    """Write each session of `sessions` to <dir>/YYYY-MM/<session_id>.json (default dir: <data dir>/sessions).
+
+    Safe to rerun: a file whose content would not change is left alone, and a changed one is
+    replaced whole (written aside, then renamed), so a reader never sees half a file.
+    """
+    directory = Path(output_dir) if output_dir else Path(settings.DATA_DIR) / "sessions"
+    report = ArchiveReport(directory=directory)
+    for conversation in iter_conversations(sessions, turn=ARCHIVE_TURN, on_progress=on_progress):
+        path = archive_path(directory, conversation)
+        document = archive_document(conversation)
+        if path.exists() and path.read_bytes() == document:
+            report.unchanged += 1
+            continue
+        path.parent.mkdir(parents=True, exist_ok=True)
+        partial = path.with_name(f".{path.name}.partial")
+        partial.write_bytes(document)
+        os.replace(partial, path)
+        report.written += 1
+    return report
+
+
+# Imports ------------------------------------------------------------------------------------------
+
+PARSERS = {"archive": parse_archive, "chatgpt": parse_chatgpt, "claude": parse_claude, "jsonl": parse_jsonl}
+
+
+@dataclass
+class ImportReport:
+    sessions: int = 0
+    messages: int = 0
+    already_imported: int = 0
+    empty: int = 0  # conversations with no visible message, not imported
+
+    def summary(self) -> str:
+        return (
+            f"Imported {self.sessions} sessions ({self.messages} messages); "
+            f"{self.already_imported} imported before were left alone, {self.empty} empty were skipped."
+        )
+
+
+def import_sessions(*, path: Path | str, fmt: str, owner=None) -> ImportReport:
+    """Store the conversations of the export at `path` for `owner`, all or nothing; known ones are skipped.
+
+    1. Parse the whole file first: a malformed one raises ImportFileError naming where, before any write.
+    2. In one transaction, start a session per new conversation and append its messages through
+       sessions_app.services (with their own times and ids). An archive restores its session exactly
+       (id, times, feedback) under its recorded owner unless `owner` is given; other sources are
+       remembered as ImportedConversation, so importing the same file again adds nothing.
+    """
+    conversations = PARSERS[fmt](Path(path))
+    owners = {}
+    if owner is None:
+        usernames = {conversation.owner for conversation in conversations}
+        owners = {user.username: user for user in get_user_model().objects.filter(username__in=usernames)}
+        unknown = usernames - set(owners)
+        if unknown:
+            raise ImportFileError(f"No user {', '.join(sorted(map(str, unknown)))}; create them or pass --user.")
+    report = ImportReport()
+    with transaction.atomic():
+        for conversation in conversations:
+            if not conversation.messages and fmt != "archive":  # an archive restores empty sessions too
+                report.empty += 1
+                continue
+            session_owner = owner or owners[conversation.owner]
+            if _already_imported(conversation, fmt=fmt, owner=session_owner):
+                report.already_imported += 1
+                continue
+            session = session_services.start_session(
+                owner=session_owner,
+                title=conversation.title,
+                system_prompt=conversation.system_prompt,
+                metadata=conversation.metadata,
+                started_at=conversation.started_at,
+                session_id=conversation.session_id,
+            )
+            stored = session_services.append_messages(session=session, messages=conversation.messages).messages
+            if fmt == "archive":
+                _restore_archived_fields(session, conversation, stored)
+            else:
+                ImportedConversation.objects.create(
+                    owner=session_owner, session=session, source=fmt, external_id=conversation.external_id
+                )
+            report.sessions += 1
+            report.messages += len(stored)
+    return report
+
+
+def _already_imported(conversation: IncomingConversation, *, fmt: str, owner) -> bool:
+    if fmt == "archive":
+        return ChatSession.objects.filter(session_id=conversation.session_id).exists()
+    return ImportedConversation.objects.filter(owner=owner, source=fmt, external_id=conversation.external_id).exists()
+
+
+def _restore_archived_fields(session: ChatSession, conversation: IncomingConversation, stored) -> None:
+    """What the write path sets to 'now' or leaves out: last activity, end, mode, and the feedback."""
+    by_seq = {message.seq: message for message in stored}
+    MessageFeedback.objects.bulk_create(
+        MessageFeedback(message=by_seq[seq], **fields) for seq, fields in conversation.feedback.items()
+    )
+    # A plain update, not end_session(): the session ended at its archived time, and nothing that
+    # reacts to a session ending now should run for a restore.
+    ChatSession.objects.filter(pk=session.pk).update(
+        updated_at=conversation.updated_at, ended_at=conversation.ended_at, mode=conversation.mode
+    )

@@ -1,0 +1,140 @@
+"""The seed's Python API, for code that runs beside the server:
+
+    from sessions_app.logging_system import LoggingSystem
+
+    logging = LoggingSystem(user="alice")     # starts a session, or resumes one with session_id=
+    logging.log_message(role="user", content="How do I...", metadata={"mode": "commander"})
+    logging.export_for_training("jsonl")      # also "sharegpt", "csv", "markdown", "dpo"; the file's path
+
+Every call goes through sessions_app.services, so it behaves exactly as the HTTP API does.
+"""
+
+from novaforge.standalone import ensure_django
+
+ensure_django()
+
+from django.conf import settings  # noqa: E402  (Django must be set up before models are imported)
+from django.contrib.auth import get_user_model  # noqa: E402
+from django.core.exceptions import ValidationError  # noqa: E402
+
+from . import services  # noqa: E402
+from .filters import ChatSessionFilter  # noqa: E402
+from .models import ChatSession, Message, MessageFeedback  # noqa: E402
+from .serializers import ChatSessionSerializer, MessageInputSerializer, MessageSerializer  # noqa: E402
+
+
+def _checked(message: dict) -> services.NewMessage:
+    """The same field rules as the HTTP API, raised as Django's ValidationError keyed by field."""
+    incoming = MessageInputSerializer(data=message)
+    if not incoming.is_valid():
+        raise ValidationError({field: [str(error) for error in errors] for field, errors in incoming.errors.items()})
+    return incoming.to_new_message()
+
+
+def script_user(user):
+    """The account a Python API caller names: a username is created on first use, with no usable password."""
+    if not isinstance(user, str):
+        return user
+    account, created = get_user_model().objects.get_or_create(username=user)
+    if created:
+        account.set_unusable_password()
+        account.save(update_fields=["password"])
+    return account
+
+
+def owned_session(user, session_id: str) -> ChatSession:
+    """`user`'s session `session_id`, or a ValidationError naming it (the Python API's 404)."""
+    try:
+        return ChatSession.objects.owned_by(user).get(session_id=session_id)
+    except ChatSession.DoesNotExist:
+        raise ValidationError({"session_id": f"No session {session_id} belongs to {user}."}) from None
+
+
+class LoggingSystem:
+    """One user's current chat session: every logged message is durable when the call returns."""
+
+    def __init__(
+        self,
+        user=None,
+        *,
+        session_id: str | None = None,
+        title: str = "",
+        system_prompt: str = "",
+        metadata: dict | None = None,
+    ):
+        self.user = script_user(user or settings.NOVAFORGE["DEFAULT_USER"])
+        if session_id:
+            self.session = self._owned(session_id)
+        else:
+            self.session = services.start_session(
+                owner=self.user, title=title, system_prompt=system_prompt, metadata=metadata or {}
+            )
+
+    def _owned(self, session_id: str) -> ChatSession:
+        return owned_session(self.user, session_id)
+
+    @property
+    def session_id(self) -> str:
+        return self.session.session_id
+
+    def log_message(
+        self, role: str, content: str, metadata: dict | None = None, message_id: str | None = None
+    ) -> Message | None:
+        """Store one message now; returns it, or None when `message_id` was stored already."""
+        new_message = _checked({"role": role, "content": content, "metadata": metadata or {}, "message_id": message_id})
+        result = services.append_messages(session=self.session, messages=[new_message])
+        self.session = result.session
+        return result.messages[0] if result.messages else None
+
+    def save_session(self, messages: list[dict] | None = None, **changes) -> dict:
+        """Append `messages` (dicts as in the HTTP save) and apply title/metadata changes, all or nothing."""
+        new_messages = [_checked(message) for message in messages or []]
+        result = services.save_to_session(session=self.session, messages=new_messages, **changes)
+        self.session = result.session
+        return {
+            "session_id": self.session_id,
+            "saved": result.saved,
+            "duplicates": result.duplicates,
+            "message_count": self.session.message_count,
+        }
+
+    def load_session(self, session_id: str | None = None) -> dict:
+        """A session of this user (the current one by default) with all its messages."""
+        session = self._owned(session_id) if session_id else self.session
+        body = ChatSessionSerializer(session).data
+        body["messages"] = MessageSerializer(session.messages.as_rows(), many=True).data
+        return body
+
+    def list_sessions(self, **filters) -> list[dict]:
+        """This user's sessions, pinned first, then newest first, with the HTTP list's filters (q, mode...)."""
+        sessions = ChatSessionFilter(
+            filters, queryset=ChatSession.objects.owned_by(self.user).with_tags().in_list_order()
+        )
+        if not sessions.is_valid():
+            raise ValidationError(dict(sessions.errors))
+        return ChatSessionSerializer(sessions.qs, many=True).data
+
+    def export_for_training(self, fmt: str = "jsonl", **options) -> str:
+        """Write this user's sessions as `fmt` (jsonl, sharegpt, csv, markdown, dpo); returns the file's path.
+
+        `options` are the export command's: output, redact_pii, dedupe, max_tokens, validation_fraction
+        (then the training file's path is returned, the validation file beside it), rating.
+        """
+        # Imported here: apps import one way, exports_app -> memory_app -> sessions_app.
+        from exports_app.services import export_sessions
+
+        report = export_sessions(sessions=ChatSession.objects.owned_by(self.user), fmt=fmt, **options)
+        return str(report.paths[0])
+
+    def end_session(self) -> None:
+        """End the current session; the next LoggingSystem starts a new one."""
+        self.session = services.end_session(session=self.session)
+
+    def rate(self, seq: int, rating: int, reason: str | None = None, comment: str | None = None) -> MessageFeedback:
+        """Rate assistant message `seq` of the current session +1 or -1; rating again replaces the rating."""
+        try:
+            message = self.session.messages.get(seq=seq)
+        except Message.DoesNotExist:
+            raise ValidationError({"seq": f"Session {self.session_id} has no message {seq}."}) from None
+        feedback, _ = services.rate_message(message=message, rating=rating, reason=reason or "", comment=comment or "")
+        return feedback

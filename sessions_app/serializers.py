@@ -1,0 +1,439 @@
+import json
+import re
+
+from django.conf import settings
+from django.utils import timezone
+from rest_framework import serializers
+from rest_framework.validators import ProhibitSurrogateCharactersValidator
+
+from .models import TAG_MAX_CHARS, ChatSession, Message, MessageFeedback, Rating, Role, ShareLink
+from .services import FEEDBACK_COMMENT_MAX_CHARS, FEEDBACK_REASON_MAX_CHARS, MAX_TAGS_PER_SESSION, NewMessage
+
+SESSION_ID_PATTERN = r"^[0-9a-f]{12}$"
+# The largest seq or count a filter may name: PositiveIntegerField's bound on every database. Beyond it
+# SQLite overflows and PostgreSQL refuses the value, so the request is refused before the query.
+MAX_SEQ = 2_147_483_647
+# Deeper metadata is refused: PostgreSQL's jsonb (and Python's own recursion) give out long before
+# any real client needs more.
+MAX_JSON_DEPTH = 32
+
+
+def iso_datetime(moment):
+    """A datetime as DRF writes it: ISO 8601 in the current time zone, UTC as "Z"."""
+    if moment is None:
+        return None
+    text = timezone.localtime(moment).isoformat()
+    return text[:-6] + "Z" if text.endswith("+00:00") else text
+
+
+class StrictFieldsMixin:
+    """Refuse unknown and read-only keys, so a misspelt field is a 400, not silently dropped."""
+
+    def to_internal_value(self, data):
+        if isinstance(data, dict):
+            errors = {}
+            for key in data:
+                field = self.fields.get(key)
+                if field is None:
+                    errors[str(key)] = ["Unknown field."]
+                elif field.read_only:
+                    errors[str(key)] = ["This field is read-only."]
+            if errors:
+                raise serializers.ValidationError(errors)
+        return super().to_internal_value(data)
+
+
+SURROGATE = re.compile("[\ud800-\udfff]")
+ROLES = frozenset(Role.values)
+
+
+class SurrogateValidator(ProhibitSurrogateCharactersValidator):
+    """DRF's check with the same message, in one regular-expression scan: DRF's own loops over every
+    character in Python, a quarter of the time of a 100-message save."""
+
+    def __call__(self, value):
+        found = SURROGATE.search(str(value))
+        if found:
+            raise serializers.ValidationError(self.message.format(code_point=ord(found.group())), code=self.code)
+
+
+class StrictCharField(serializers.CharField):
+    """A CharField that takes only strings: DRF's own would turn 42 into "42"."""
+
+    def __init__(self, **kwargs):
+        super().__init__(**kwargs)
+        self.validators = [
+            SurrogateValidator() if isinstance(validator, ProhibitSurrogateCharactersValidator) else validator
+            for validator in self.validators
+        ]
+
+    def to_internal_value(self, data):
+        if not isinstance(data, str):
+            self.fail("invalid")
+        return super().to_internal_value(data)
+
+
+class JSONObjectField(serializers.JSONField):
+    """A JSON object (dict); lists, strings and numbers are refused."""
+
+    default_error_messages = {
+        "not_object": "Must be a JSON object.",
+        "too_deep": f"Nested more than {MAX_JSON_DEPTH} levels deep.",
+        "null_character": "Must not contain NUL (\\u0000) characters.",
+    }
+
+    def to_internal_value(self, data):
+        value = super().to_internal_value(data)
+        if not isinstance(value, dict):
+            self.fail("not_object")
+        problem = unstorable_json(value)
+        if problem:
+            self.fail(problem)
+        return value
+
+
+def unstorable_json(value, *, depth: int = 1) -> str | None:
+    """Why PostgreSQL's jsonb could not store `value` (NUL in a string, nesting too deep), or None."""
+    if depth > MAX_JSON_DEPTH:
+        return "too_deep"
+    if isinstance(value, dict):
+        for key, item in value.items():
+            if "\x00" in key:
+                return "null_character"
+            problem = unstorable_json(item, depth=depth + 1)
+            if problem:
+                return problem
+    elif isinstance(value, list):
+        for item in value:
+            problem = unstorable_json(item, depth=depth + 1)
+            if problem:
+                return problem
+    elif isinstance(value, str) and "\x00" in value:
+        return "null_character"
+    return None
+
+
+class SessionIdField(serializers.RegexField):
+    def __init__(self, **kwargs):
+        super().__init__(
+            SESSION_ID_PATTERN, error_messages={"invalid": "Must be 12 lowercase hex characters."}, **kwargs
+        )
+
+    def to_internal_value(self, data):
+        if not isinstance(data, str):
+            self.fail("invalid")
+        return super().to_internal_value(data)
+
+
+class TagListField(serializers.ListField):
+    """A session's tag names; read from the (prefetched) tags, written as a list that replaces them."""
+
+    child = StrictCharField(max_length=TAG_MAX_CHARS + 20)  # the service trims, then checks the exact limit
+
+    def __init__(self, **kwargs):
+        super().__init__(max_length=MAX_TAGS_PER_SESSION, **kwargs)
+
+    def get_attribute(self, session):
+        return [tag.name for tag in session.tags.all()]
+
+
+class StrictBooleanField(serializers.BooleanField):
+    """true or false only: DRF's own also takes "yes", "on", 1 and more."""
+
+    def to_internal_value(self, data):
+        if not isinstance(data, bool):
+            self.fail("invalid", input=data)
+        return data
+
+
+CURATION_FIELDS = ("tags", "is_pinned", "is_archived")
+
+
+class ChatSessionSerializer(StrictFieldsMixin, serializers.ModelSerializer):
+    title = StrictCharField(max_length=200, required=False, allow_blank=True)
+    system_prompt = StrictCharField(required=False, allow_blank=True, trim_whitespace=False)
+    metadata = JSONObjectField(required=False)
+    tags = TagListField(required=False, help_text="Replaces the tags; stored trimmed and lowercase.")
+    is_pinned = StrictBooleanField(required=False, help_text="Pinned sessions come first in the list.")
+    is_archived = StrictBooleanField(
+        required=False, help_text="Archived sessions are left out of the list unless q has archived:true or any."
+    )
+
+    class Meta:
+        model = ChatSession
+        fields = [
+            "session_id",
+            "title",
+            "system_prompt",
+            "metadata",
+            "mode",
+            "started_at",
+            "updated_at",
+            "ended_at",
+            "message_count",
+            "token_count",
+            "tags",
+            "is_pinned",
+            "is_archived",
+        ]
+        read_only_fields = [
+            "session_id",
+            "mode",
+            "started_at",
+            "updated_at",
+            "ended_at",
+            "message_count",
+            "token_count",
+        ]
+
+    def to_representation(self, session):
+        # Built by hand, as DRF's fields would: a page of sessions through them took most of a list request.
+        body = {name: getattr(session, name) for name in ChatSessionSerializer.Meta.fields if name != "tags"}
+        for name in ("started_at", "updated_at", "ended_at"):
+            body[name] = iso_datetime(body[name])
+        body["tags"] = self.fields["tags"].get_attribute(session)
+        return body
+
+
+class MessageInputSerializer(StrictFieldsMixin, serializers.Serializer):
+    role = serializers.ChoiceField(choices=Role.choices)
+    content = StrictCharField(allow_blank=True, trim_whitespace=False)
+    metadata = JSONObjectField(required=False, default=dict)
+    created_at = serializers.DateTimeField(required=False)
+    message_id = StrictCharField(max_length=64, required=False, allow_null=True, allow_blank=False)
+
+    def to_internal_value(self, data):
+        return self._plain_valid_message(data) or super().to_internal_value(data)
+
+    def _plain_valid_message(self, data) -> dict | None:
+        """The validated message when `data` is plainly valid, checked by hand; None sends it through
+        DRF's field-by-field validation (a save of 1,000 messages spent most of its time there), which
+        also words every error. Accepts exactly what DRF accepts and returns what it returns."""
+        if not isinstance(data, dict) or not data.keys() <= {"role", "content", "metadata", "message_id"}:
+            return None
+        role, content = data.get("role"), data.get("content")
+        metadata, message_id = data.get("metadata", {}), data.get("message_id")
+        if (
+            role not in ROLES
+            or not isinstance(content, str)
+            or len(content) > settings.NOVAFORGE["MAX_CONTENT_CHARS"]
+            or "\x00" in content
+            or SURROGATE.search(content)
+            or not isinstance(metadata, dict)
+        ):
+            return None
+        if message_id is not None and not (
+            isinstance(message_id, str)
+            and 0 < len(message_id) <= 64
+            and message_id == message_id.strip()
+            and "\x00" not in message_id
+            and not SURROGATE.search(message_id)
+        ):
+            return None
+        try:
+            json.dumps(metadata)  # what JSONField checks: it can be stored
+        except (TypeError, ValueError):
+            return None
+        if unstorable_json(metadata):
+            return None
+        validated = {"role": role, "content": content, "metadata": metadata}
+        if "message_id" in data:
+            validated["message_id"] = message_id
+        return validated
+
+    def validate_content(self, content):
+        # Read per call so a deployment (or a test) can change the limit in settings.
+        limit = settings.NOVAFORGE["MAX_CONTENT_CHARS"]
+        if len(content) > limit:
+            raise serializers.ValidationError(f"Content is {len(content)} characters; the limit is {limit}.")
+        return content
+
+    def to_new_message(self, data=None) -> NewMessage:
+        data = data if data is not None else self.validated_data
+        return NewMessage(
+            role=data["role"],
+            content=data["content"],
+            metadata=data.get("metadata") or {},
+            message_id=data.get("message_id") or None,
+            created_at=data.get("created_at"),
+        )
+
+
+class MessageSerializer(serializers.ModelSerializer):
+    """A stored message with its owner's rating, from a Message or from a row of
+    `Message.objects.as_rows()`. Built by hand in to_representation: loading 10,000 messages must stay fast."""
+
+    feedback = serializers.JSONField(read_only=True, help_text="{rating, reason, comment}, or null when unrated.")
+
+    class Meta:
+        model = Message
+        fields = ["seq", "role", "content", "metadata", "message_id", "token_count", "created_at", "feedback"]
+        read_only_fields = fields
+
+    def to_representation(self, message):
+        if isinstance(message, dict):
+            row = message
+            feedback = (
+                {"rating": row["feedback_rating"], "reason": row["feedback_reason"], "comment": row["feedback_comment"]}
+                if row.get("feedback_rating") is not None
+                else None
+            )
+        else:
+            row = {name: getattr(message, name) for name in self.Meta.fields[:-1]}
+            rated = getattr(message, "feedback", None)
+            feedback = {"rating": rated.rating, "reason": rated.reason, "comment": rated.comment} if rated else None
+        return {
+            "seq": row["seq"],
+            "role": row["role"],
+            "content": row["content"],
+            "metadata": row["metadata"],
+            "message_id": row["message_id"],
+            "token_count": row["token_count"],
+            "created_at": iso_datetime(row["created_at"]),
+            "feedback": feedback,
+        }
+
+
+class FeedbackSerializer(StrictFieldsMixin, serializers.ModelSerializer):
+    """A rating of one assistant message: the body of POST .../messages/<seq>/feedback/ and its answer."""
+
+    rating = serializers.ChoiceField(choices=Rating.choices, help_text="1 (thumbs up) or -1 (thumbs down).")
+    reason = StrictCharField(max_length=FEEDBACK_REASON_MAX_CHARS, required=False, allow_blank=True, default="")
+    comment = StrictCharField(
+        max_length=FEEDBACK_COMMENT_MAX_CHARS, required=False, allow_blank=True, default="", trim_whitespace=False
+    )
+    seq = serializers.IntegerField(source="message.seq", read_only=True)
+
+    class Meta:
+        model = MessageFeedback
+        fields = ["seq", "rating", "reason", "comment", "created_at", "updated_at"]
+        read_only_fields = ["seq", "created_at", "updated_at"]
+
+
+class ShareLinkSerializer(serializers.ModelSerializer):
+    session_id = serializers.CharField(source="session.session_id", read_only=True)
+
+    class Meta:
+        model = ShareLink
+        fields = ["id", "session_id", "title", "message_count", "created_at", "expires_at"]
+        read_only_fields = fields
+
+
+class NewShareLinkSerializer(ShareLinkSerializer):
+    """The answer to creating a link: the only time its URL (which holds the token) is shown."""
+
+    url = serializers.SerializerMethodField()
+
+    class Meta(ShareLinkSerializer.Meta):
+        fields = [*ShareLinkSerializer.Meta.fields, "url"]
+        read_only_fields = fields
+
+    def get_url(self, link) -> str:
+        return self.context["url"]
+
+
+class ShareInputSerializer(StrictFieldsMixin, serializers.Serializer):
+    session_id = SessionIdField()
+    expires_at = serializers.DateTimeField(required=False, allow_null=True, help_text="When the link stops working.")
+
+
+class RetentionPolicySerializer(StrictFieldsMixin, serializers.Serializer):
+    delete_after_days = serializers.IntegerField(
+        min_value=1,
+        max_value=36_500,
+        allow_null=True,
+        help_text="Delete sessions this many days after their last activity (pinned ones are kept); "
+        "null keeps everything.",
+    )
+    archive_before_delete = StrictBooleanField(
+        required=False, default=False, help_text="Write each session to the month archive before deleting it."
+    )
+    max_days = serializers.IntegerField(
+        read_only=True, allow_null=True, help_text="The administrators' maximum for everyone, or null."
+    )
+    effective_days = serializers.IntegerField(
+        read_only=True, allow_null=True, help_text="What apply_retention uses: the shorter of the two."
+    )
+
+
+class StartSessionSerializer(ChatSessionSerializer):
+    """The body of /api/sessions/start; answers with the whole session."""
+
+    # A new session is tagged, pinned or archived afterwards, with PATCH; here those keys are unknown.
+    tags = None
+    is_pinned = None
+    is_archived = None
+
+    class Meta(ChatSessionSerializer.Meta):
+        fields = [name for name in ChatSessionSerializer.Meta.fields if name not in CURATION_FIELDS]
+
+
+class SaveInputSerializer(StrictFieldsMixin, serializers.Serializer):
+    session_id = SessionIdField()
+    messages = MessageInputSerializer(many=True, allow_empty=True)
+    title = StrictCharField(max_length=200, required=False, allow_blank=True)
+    metadata = JSONObjectField(required=False)
+
+    def validate_messages(self, messages):
+        limit = settings.NOVAFORGE["MAX_BATCH_MESSAGES"]
+        if len(messages) > limit:
+            raise serializers.ValidationError(f"At most {limit} messages per save; split the batch.")
+        ids = [message.get("message_id") for message in messages if message.get("message_id")]
+        if len(ids) != len(set(ids)):
+            raise serializers.ValidationError("A message_id appears twice in this batch.")
+        return messages
+
+    def to_internal_value(self, data):
+        # Refuse an oversized batch before validating each of its messages.
+        if isinstance(data, dict) and isinstance(data.get("messages"), list):
+            limit = settings.NOVAFORGE["MAX_BATCH_MESSAGES"]
+            if len(data["messages"]) > limit:
+                raise serializers.ValidationError(
+                    {"messages": [f"At most {limit} messages per save; split the batch."]}
+                )
+        return super().to_internal_value(data)
+
+
+class SaveResultSerializer(serializers.Serializer):
+    session_id = serializers.CharField()
+    saved = serializers.IntegerField()
+    duplicates = serializers.IntegerField()
+    message_count = serializers.IntegerField()
+
+
+class LoadInputSerializer(StrictFieldsMixin, serializers.Serializer):
+    session_id = SessionIdField()
+    after_seq = serializers.IntegerField(required=False, min_value=0, max_value=MAX_SEQ, default=0)
+    limit = serializers.IntegerField(required=False, min_value=1, max_value=10_000, default=10_000)
+
+
+class SessionWithMessagesSerializer(ChatSessionSerializer):
+    """The load action's answer, for the schema: the action builds it from the two serializers above."""
+
+    messages = MessageSerializer(many=True, read_only=True)
+    next_after_seq = serializers.IntegerField(
+        read_only=True, allow_null=True, help_text="Pass as after_seq to load the next part; null at the end."
+    )
+
+    class Meta(ChatSessionSerializer.Meta):
+        fields = [*ChatSessionSerializer.Meta.fields, "messages", "next_after_seq"]
+
+
+class ListInputSerializer(StrictFieldsMixin, serializers.Serializer):
+    """The body of /api/sessions/list: pagination plus the same filters as GET /api/sessions/."""
+
+    page = serializers.IntegerField(required=False, min_value=1)
+    page_size = serializers.IntegerField(required=False, min_value=1, max_value=200)
+    q = serializers.CharField(required=False, allow_blank=True)
+    started_after = serializers.CharField(required=False)
+    started_before = serializers.CharField(required=False)
+    mode = serializers.CharField(required=False)
+    min_messages = serializers.IntegerField(required=False, min_value=0, max_value=MAX_SEQ)
+    ordering = serializers.CharField(required=False)
+
+
+class SessionPageSerializer(serializers.Serializer):
+    count = serializers.IntegerField()
+    next = serializers.IntegerField(allow_null=True)
+    previous = serializers.IntegerField(allow_null=True)
+    results = ChatSessionSerializer(many=True)

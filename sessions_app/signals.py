@@ -1,0 +1,9 @@
+"""The two moments other apps react to; memory_app connects to both in its AppConfig.ready()."""
+
+from django.dispatch import Signal
+
+# Sent inside the write transaction, after messages are stored: kwargs `session`, `messages` (saved rows).
+messages_appended = Signal()
+
+# Sent inside the transaction that ends a session: kwarg `session`.
+session_ended = Signal()

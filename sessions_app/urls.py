@@ -1,0 +1,36 @@
+from django.urls import path, register_converter
+from django.views.generic import RedirectView
+
+from . import curation_views, views
+
+
+class SessionIdConverter:
+    regex = "[0-9a-f]{12}"
+
+    def to_python(self, value):
+        return value
+
+    def to_url(self, value):
+        return value
+
+
+register_converter(SessionIdConverter, "session_id")
+
+app_name = "sessions"
+urlpatterns = [
+    path("", RedirectView.as_view(pattern_name="sessions:list"), name="home"),
+    path("sessions/", views.session_list, name="list"),
+    path("sessions", views.session_list),
+    path("sessions.html", views.session_list),  # the seed's page
+    path("sessions/<session_id:session_id>/", views.session_detail, name="detail"),
+    path("sessions/<session_id:session_id>", views.session_detail),
+    path("sessions/<session_id:session_id>/new-messages", views.new_messages, name="new-messages"),
+    path("sessions/<session_id:session_id>/rename", views.rename_session, name="rename"),
+    path("sessions/<session_id:session_id>/end", views.end_session, name="end"),
+    path("sessions/<session_id:session_id>/delete", views.delete_session, name="delete"),
+    path("sessions/<session_id:session_id>/curate", curation_views.curate_session, name="curate"),
+    path("sessions/<session_id:session_id>/share", curation_views.share_session, name="share"),
+    path("sessions/<session_id:session_id>/messages/<int:seq>/rate", curation_views.rate_message, name="rate"),
+    path("analytics/", views.analytics_page, name="analytics"),
+    path("analytics", views.analytics_page),
+]

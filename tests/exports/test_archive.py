@@ -1,0 +1,81 @@
+import io
+import json
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+from django.core.management import call_command
+from django.core.management.base import CommandError
+
+from sessions_app import services
+from sessions_app.models import ChatSession, MessageFeedback
+from tests.exports.helpers import rate
+from tests.factories import add_messages, make_session
+
+
+def run(command: str, *args: str) -> str:
+    out = io.StringIO()
+    call_command(command, *args, verbosity=0, stdout=out)
+    return out.getvalue().strip()
+
+
+def snapshot(directory: Path) -> dict[str, bytes]:
+    return {str(path.relative_to(directory)): path.read_bytes() for path in sorted(directory.rglob("*.json"))}
+
+
+@pytest.fixture
+def history(alice, bob):
+    march = make_session(
+        alice, title="Plans «2026»", system_prompt="Be helpful.", metadata={"mode": "coding", "tags": ["x"]},
+        started_at=datetime(2026, 3, 31, 23, 59, 59, 999999, tzinfo=UTC),
+    )
+    add_messages(march, ("user", "Line\r\nbreaks, \"quotes\" and ünïcødé 🚀"), message_id="client-1")
+    [code, second] = add_messages(march, ("assistant", "```py\nprint(1)\n```"), ("assistant", "second"), metadata={"latency_ms": 12})
+    rate(code, -1)
+    MessageFeedback.objects.create(message=second, rating=1, reason="clear", comment="Nice «one»")
+    add_messages(march, ("tool", "{}"), created_at=datetime(2026, 4, 2, 8, tzinfo=UTC))
+    services.end_session(session=march)
+    make_session(bob, title="empty", started_at=datetime(2026, 4, 1, tzinfo=UTC))
+    return march
+
+
+def test_archive_writes_one_file_per_session_in_month_folders(alice, history, settings):
+    summary = run("archive_sessions")
+
+    directory = settings.DATA_DIR / "sessions"
+    [march_file, april_file] = sorted(snapshot(directory))
+    assert march_file == f"2026-03/{history.session_id}.json" and april_file.startswith("2026-04/")
+    document = json.loads((directory / "2026-03" / f"{history.session_id}.json").read_text())
+    assert document["owner"] == "alice"
+    assert document["session"]["title"] == "Plans «2026»" and document["session"]["ended_at"]
+    assert [message["seq"] for message in document["messages"]] == [1, 2, 3, 4]
+    assert document["messages"][0]["message_id"] == "client-1"
+    assert document["messages"][1]["feedback"]["rating"] == -1
+    assert document["messages"][2]["feedback"]["comment"] == "Nice «one»"
+    assert document["messages"][3]["created_at"] == "2026-04-02T08:00:00+00:00"
+    assert "2 written" in summary
+    assert "0 written, 2 unchanged" in run("archive_sessions")  # safe to rerun
+
+
+def test_archive_empty_the_database_import_archive_again_gives_identical_files(alice, bob, history, settings, tmp_path):
+    run("archive_sessions")
+    before = snapshot(settings.DATA_DIR / "sessions")
+
+    ChatSession.objects.all().delete()
+    summary = run("import_sessions", str(settings.DATA_DIR / "sessions"), "--format", "archive")
+    run("archive_sessions", "--output", str(tmp_path / "again"))
+
+    assert summary.startswith("Imported 2 sessions (4 messages)")
+    assert snapshot(tmp_path / "again") == before
+    assert run("import_sessions", str(settings.DATA_DIR / "sessions"), "--format", "archive").startswith("Imported 0")
+
+
+def test_a_broken_archive_file_names_itself_and_imports_nothing(alice, history, settings):
+    run("archive_sessions")
+    ChatSession.objects.all().delete()
+    broken = settings.DATA_DIR / "sessions" / "2026-04" / "zzzzzz.json"
+    broken.write_text('{"format": "novaforge-session-archive", "owner": "alice", "session": {')
+
+    with pytest.raises(CommandError, match=r"zzzzzz\.json: not valid JSON at line 1"):
+        run("import_sessions", str(settings.DATA_DIR / "sessions"), "--format", "archive")
+    assert not ChatSession.objects.exists()

@@ -1,0 +1,182 @@
+"""The server-rendered pages: /sessions/, /sessions/<id>/ and what they let the owner do."""
+
+import re
+from datetime import timedelta
+
+import pytest
+from django.test import Client
+from django.utils import timezone
+
+from sessions_app import services
+from sessions_app.models import ChatSession
+from tests.factories import add_messages, make_conversation, make_session
+
+
+@pytest.fixture
+def alice_browser(client, alice):
+    client.force_login(alice)
+    return client
+
+
+def test_pages_need_a_login(client, alice_session):
+    for path in ("/sessions/", "/sessions.html", f"/sessions/{alice_session.session_id}/", "/analytics/"):
+        response = client.get(path)
+        assert response.status_code == 302
+        assert response["Location"].startswith("/accounts/login/")
+
+
+def test_the_list_shows_statistics_and_this_week_against_last(alice_browser, alice):
+    make_conversation(alice, title="Fresh")
+    old = make_session(alice, title="Last week", started_at=timezone.now() - timedelta(days=9))
+    add_messages(old, ("user", "hi"))  # written now: a message of this week in a session of last week
+    page = alice_browser.get("/sessions/").content.decode()
+    assert re.search(r'data-stat="sessions">2<', page)
+    assert re.search(r'data-stat="messages">3<', page)
+    assert "1 in the last 7 days" in page and "±0%" in page  # one session each week
+    assert "Fresh" in page and "Last week" in page
+
+
+def test_the_seeds_sessions_html_is_the_same_list(alice_browser, alice_session):
+    response = alice_browser.get("/sessions.html")
+    assert response.status_code == 200
+    assert "Alice&#x27;s first chat" in response.content.decode()
+
+
+def test_search_filters_and_sorts_the_list(alice_browser, alice):
+    make_conversation(alice, title="Postgres tuning", metadata={"mode": "research"})
+    make_conversation(alice, title="Django forms", turns=[("user", "a"), ("assistant", "b"), ("user", "c")])
+    assert "Django forms" not in alice_browser.get("/sessions/", {"q": "postgres"}).content.decode()
+    page = alice_browser.get("/sessions/", {"mode": "research"}).content.decode()
+    assert "Postgres tuning" in page and "Django forms" not in page
+    page = alice_browser.get("/sessions/", {"min_messages": 3}).content.decode()
+    assert "Django forms" in page and "Postgres tuning" not in page
+    page = alice_browser.get("/sessions/", {"ordering": "title"}).content.decode()
+    assert page.index("Django forms") < page.index("Postgres tuning")
+
+
+def test_a_bad_filter_shows_its_error_instead_of_results(alice_browser, alice_session):
+    response = alice_browser.get("/sessions/", {"min_messages": "many"})
+    assert response.status_code == 200
+    page = response.content.decode()
+    assert "min_messages:" in page and "Alice&#x27;s first chat" not in page
+
+
+def test_the_list_pages_with_a_fixed_number_of_queries(alice_browser, alice, django_assert_max_num_queries):
+    for number in range(30):
+        make_conversation(alice, title=f"Chat {number:02d}")
+    with django_assert_max_num_queries(9):
+        page = alice_browser.get("/sessions/", {"ordering": "title"}).content.decode()
+    assert "Chat 24" in page and "Chat 25" not in page and "Page 1 of 2" in page
+    assert "Chat 25" in alice_browser.get("/sessions/", {"ordering": "title", "page": 2}).content.decode()
+
+
+def test_another_users_sessions_are_not_listed_and_their_page_is_404(client, bob, alice_session):
+    client.force_login(bob)
+    assert "Alice" not in client.get("/sessions/").content.decode()
+    assert client.get(f"/sessions/{alice_session.session_id}/").status_code == 404
+    assert client.get(f"/sessions/{alice_session.session_id}/new-messages").status_code == 404
+    for action in ("rename", "end", "delete"):
+        assert client.post(f"/sessions/{alice_session.session_id}/{action}", {"title": "x"}).status_code == 404
+    assert ChatSession.objects.filter(pk=alice_session.pk, title="Alice's first chat", ended_at=None).exists()
+
+
+def test_the_conversation_renders_markdown_and_code_by_role(alice_browser, alice_session):
+    add_messages(alice_session, ("user", "Show me **bold**"), ("assistant", "```python\nprint('<b>hi</b>')\n```"))
+    add_messages(alice_session, ("assistant", "Done."), metadata={"mode": "coder", "tools": ["web_search"], "latency_ms": 840})
+    page = alice_browser.get(f"/sessions/{alice_session.session_id}/").content.decode()
+    assert '<li class="turn turn-user"' in page and '<li class="turn turn-assistant"' in page
+    assert "<strong>bold</strong>" in page
+    assert '<code class="language-python">print(\'&lt;b&gt;hi&lt;/b&gt;\')' in page
+    assert "mode: coder" in page and "tools: web_search" in page and "840 ms" in page
+
+
+def test_html_in_a_message_is_shown_as_text_and_never_runs(alice_browser, alice_session):
+    add_messages(
+        alice_session,
+        ("user", "<script>alert('x')</script> <img src=x onerror=alert(1)> [link](javascript:alert(1))"),
+    )
+    page = alice_browser.get(f"/sessions/{alice_session.session_id}/").content.decode()
+    conversation = page[page.index('id="conversation"'):]
+    assert "<script>alert" not in conversation and "<img" not in conversation
+    assert "&lt;script&gt;alert('x')&lt;/script&gt;" in conversation  # shown as text
+    assert "javascript:" not in conversation
+
+
+def test_export_buttons_post_every_format_for_this_session(alice_browser, alice_session):
+    page = alice_browser.get(f"/sessions/{alice_session.session_id}/").content.decode()
+    form = re.search(r'<form method="post" action="/api/sessions/export".*?</form>', page, re.S).group()
+    assert 'name="csrfmiddlewaretoken"' in form
+    assert f'name="session_ids" value="{alice_session.session_id}"' in form
+    assert re.findall(r'name="format" value="(\w+)"', form) == ["jsonl", "sharegpt", "csv", "markdown"]
+
+
+def test_new_messages_render_after_a_seq_for_live_updates(alice_browser, alice_session):
+    add_messages(alice_session, ("user", "one"), ("assistant", "two **2**"))
+    fragment = alice_browser.get(f"/sessions/{alice_session.session_id}/new-messages", {"after_seq": 1})
+    assert 'data-seq="2"' in fragment.content.decode() and 'data-seq="1"' not in fragment.content.decode()
+    assert "<strong>2</strong>" in fragment.content.decode()
+    page = alice_browser.get(f"/sessions/{alice_session.session_id}/").content.decode()
+    assert 'data-last-seq="2"' in page
+
+
+def test_rename_end_and_delete_go_through_the_page_with_csrf(alice, alice_session):
+    browser = Client(enforce_csrf_checks=True)
+    browser.force_login(alice)
+    path = f"/sessions/{alice_session.session_id}"
+    assert browser.post(f"{path}/rename", {"title": "New"}).status_code == 403  # no CSRF token
+    browser.get(f"{path}/")
+    token = browser.cookies["csrftoken"].value
+    assert browser.post(f"{path}/rename", {"title": "Renamed", "csrfmiddlewaretoken": token}).status_code == 302
+    assert browser.post(f"{path}/end", {"csrfmiddlewaretoken": token}).status_code == 302
+    alice_session.refresh_from_db()
+    assert alice_session.title == "Renamed" and alice_session.ended_at is not None
+    response = browser.post(f"{path}/delete", {"csrfmiddlewaretoken": token})
+    assert response.status_code == 302 and response["Location"] == "/sessions/"
+    assert not ChatSession.objects.filter(pk=alice_session.pk).exists()
+
+
+def test_a_too_long_title_is_refused_with_a_message(alice_browser, alice_session):
+    response = alice_browser.post(f"/sessions/{alice_session.session_id}/rename", {"title": "x" * 201}, follow=True)
+    assert "Title: Ensure this value has at most 200 characters" in response.content.decode()
+    alice_session.refresh_from_db()
+    assert alice_session.title == "Alice's first chat"
+
+
+def test_the_analytics_page_draws_its_charts_as_inline_svg(alice_browser, alice_session):
+    add_messages(alice_session, ("user", "kubernetes deploy question"),
+                 ("assistant", "Answer"), metadata={"latency_ms": 1200, "tools": ["web_search"]})
+    page = alice_browser.get("/analytics/", {"granularity": "day"}).content.decode()
+    for chart in ("chart-messages", "chart-tools", "chart-topics", "chart-latency"):
+        figure = page[page.index(f'id="{chart}"'):]
+        assert figure.index("<svg") < figure.index("</figure>")
+    assert "kubernetes" in page and "web_search" in page
+
+
+def test_the_analytics_page_names_a_bad_parameter(alice_browser):
+    response = alice_browser.get("/analytics/", {"since": "soon"})
+    assert response.status_code == 200
+    assert "since: Enter an ISO 8601 date" in response.content.decode()
+    assert "<svg" not in response.content.decode()
+
+
+def test_a_long_conversation_pages_with_a_fixed_number_of_queries(alice_browser, alice_session, django_assert_max_num_queries):
+    add_messages(alice_session, *[("user" if n % 2 else "assistant", f"turn {n}") for n in range(1, 151)])
+    with django_assert_max_num_queries(6):  # 6: the curation toolbar reads the session's tags once
+        page = alice_browser.get(f"/sessions/{alice_session.session_id}/").content.decode()
+    assert 'data-seq="100"' in page and 'data-seq="101"' not in page
+    assert "data-poll-url" not in page  # only the last page follows new messages
+    last = alice_browser.get(f"/sessions/{alice_session.session_id}/", {"page": 2}).content.decode()
+    assert 'data-seq="150"' in last and 'data-last-seq="150"' in last
+
+
+def test_the_list_shows_pins_and_tags_and_hides_archived_sessions_unless_asked(alice_browser, alice):
+    pinned = make_session(alice, title="Pinned one")
+    services.curate_session(session=pinned, is_pinned=True, tags=["work"])
+    archived = make_session(alice, title="Old archived")
+    services.curate_session(session=archived, is_archived=True)
+    make_session(alice, title="Plain newest")
+    page = alice_browser.get("/sessions/").content.decode()
+    assert page.index("Pinned one") < page.index("Plain newest")  # pinned first
+    assert '<span class="tag">work</span>' in page
+    assert "Old archived" not in page
+    assert "Old archived" in alice_browser.get("/sessions/", {"q": "archived:any"}).content.decode()

@@ -1,0 +1,74 @@
+"""Which rows belong to whom, found by walking foreign keys, so isolation checks cover every model of
+every app (memory items, feedback, share links ...) without a list to keep up to date."""
+
+from django.apps import apps
+from django.contrib.auth import get_user_model
+from django.core import serializers
+from django.db import models
+
+PROJECT_APPS = ("sessions_app", "memory_app", "exports_app")
+
+
+def project_models() -> list[type[models.Model]]:
+    return [model for app in PROJECT_APPS for model in apps.get_app_config(app).get_models()]
+
+
+def rows_of_session(session) -> dict[type[models.Model], list]:
+    """{model: [primary keys]} of the rows of every project model that hang off `session`."""
+    from sessions_app.models import ChatSession
+
+    rows = {}
+    for model in project_models():
+        lookup = "pk" if model is ChatSession else lookup_to(model, ChatSession)
+        if lookup:
+            rows[model] = list(model._default_manager.filter(**{lookup: session.pk}).values_list("pk", flat=True))
+    return rows
+
+
+def still_existing(rows: dict[type[models.Model], list]) -> dict[str, list]:
+    """Those of `rows` that are still in the database (a SET_NULL would leave them behind)."""
+    left = {model._meta.label_lower: list(model._default_manager.filter(pk__in=pks).values_list("pk", flat=True)) for model, pks in rows.items()}
+    return {label: pks for label, pks in left.items() if pks}
+
+
+def owner_lookup(model, depth: int = 4) -> str | None:
+    """The ORM path from `model` to its owning user (`owner`, `session__owner` ...), or None."""
+    return lookup_to(model, get_user_model(), depth)
+
+
+def lookup_to(model, target, depth: int = 4) -> str | None:
+    """The ORM path from `model` along foreign keys to `target` (a model class), or None."""
+    paths = [(model, "")]
+    for _ in range(depth):
+        next_paths = []
+        for current, prefix in paths:
+            for field in current._meta.get_fields():
+                if not (field.many_to_one or field.one_to_one) or not field.concrete:
+                    continue
+                path = f"{prefix}{field.name}"
+                if field.related_model is target:
+                    return path
+                next_paths.append((field.related_model, path + "__"))
+        paths = next_paths
+    return None
+
+
+def rows_owned_by(user) -> dict[str, list]:
+    """{"app.model": [primary keys]} of every project row that belongs to `user`."""
+    owned = {}
+    for model in project_models():
+        lookup = owner_lookup(model)
+        if lookup:
+            owned[model._meta.label_lower] = sorted(model._default_manager.filter(**{lookup: user}).values_list("pk", flat=True))
+    return owned
+
+
+def snapshot() -> dict[tuple, dict]:
+    """Every project row, plus users and tokens, as {(model, pk): fields}."""
+    from rest_framework.authtoken.models import Token
+
+    rows = {}
+    for model in [*project_models(), get_user_model(), Token]:
+        for row in serializers.serialize("python", model._default_manager.all()):
+            rows[(row["model"], row["pk"])] = row["fields"]
+    return rows

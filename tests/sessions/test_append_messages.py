@@ -1,0 +1,54 @@
+"""The write path through the service: what it returns and what it stores, also under concurrent writers."""
+
+import threading
+
+import pytest
+from django.db import connection
+
+from sessions_app import services
+from sessions_app.models import ChatSession, Message
+from sessions_app.services import NewMessage
+from tests.factories import make_session, make_user
+
+
+def test_appended_messages_come_back_as_the_stored_rows(alice_session):
+    result = services.append_messages(
+        session=alice_session,
+        messages=[NewMessage(role="user", content="Hello", metadata={"mode": "coder"}, message_id="c-1"),
+                  NewMessage(role="assistant", content="Hi ✓", metadata={"model": "m", "tools": ["a"]})],
+    )
+    stored = list(Message.objects.filter(session=alice_session).order_by("seq"))
+    assert [(m.pk, m.seq, m.content, m.metadata, m.message_id) for m in result.messages] == [
+        (m.pk, m.seq, m.content, m.metadata, m.message_id) for m in stored
+    ]
+    assert all(m.token_count > 0 for m in stored)
+    assert stored[0].created_at == stored[1].created_at
+    assert result.messages[0].session == alice_session
+
+
+@pytest.mark.django_db(transaction=True)
+def test_concurrent_writers_get_contiguous_seqs():
+    session = make_session(make_user("carol"))
+    errors = []
+
+    def write(writer):
+        try:
+            for batch in range(5):
+                services.append_messages(
+                    session=session,
+                    messages=[NewMessage(role="user", content=f"{writer}-{batch}-{n}") for n in range(3)],
+                )
+        except Exception as error:  # reported below: a thread's exception would otherwise vanish
+            errors.append(error)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=write, args=(writer,)) for writer in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert errors == []
+    seqs = list(Message.objects.filter(session=session).order_by("seq").values_list("seq", flat=True))
+    assert seqs == list(range(1, 61))
+    assert ChatSession.objects.get(pk=session.pk).message_count == 60
