@@ -1,8 +1,8 @@
-"""Analytics over one user's sessions and messages, aggregated in the database.
+"""Analytics over one user's sessions and messages.
 
-Everything here groups and sums in SQL and brings back one small row per group, so the cost is one
-indexed pass over the window's messages per figure, never a Python loop over messages. Periods are
-UTC days, ISO weeks (starting Monday) and calendar months.
+Messages, tokens, tools and latency come from daily rollups (rollups.py: a few rows per day, not one
+per message), folded here into periods: UTC days, ISO weeks (starting Monday) and calendar months.
+Sessions are counted from their own table, topics from a bounded sample of the window's messages.
 """
 
 import math
@@ -11,11 +11,12 @@ from collections import Counter, defaultdict
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 
-from django.db import connection
-from django.db.models import Count, DateField, F, FloatField, Func, Q, Sum
-from django.db.models.functions import Coalesce, Round, Substr, Trunc
+from django.db.models import Count, Q, Sum
+from django.db.models.functions import Coalesce, Substr
 
+from . import rollups
 from .models import ChatSession, Message, Role
+from .rollups import PeriodStart
 
 GRANULARITIES = ("day", "week", "month")
 # Topics read at most this many user messages of the window (the newest), each cut to TOPIC_CHARS.
@@ -23,50 +24,6 @@ TOPIC_SAMPLE_MESSAGES = 1000
 TOPIC_CHARS = 1000
 TOP_TOOLS = 20
 TOP_TOPICS = 15
-
-
-class PeriodStart(Trunc):
-    """The first day of the UTC day, week (Monday) or month holding a timestamp, as a date.
-
-    Django's Trunc is native SQL on PostgreSQL, but on SQLite it calls a Python function per row
-    (seconds at a million rows); SQLite's own date() with modifiers does the same work in C.
-    """
-
-    SQLITE_MODIFIERS = {"day": (), "week": ("-6 days", "weekday 1"), "month": ("start of month",)}
-
-    def __init__(self, expression, granularity: str):
-        super().__init__(expression, granularity, output_field=DateField(), tzinfo=UTC)
-
-    def as_sqlite(self, compiler, connection, **extra_context):
-        # Django stores aware datetimes on SQLite as UTC text, which date() reads as it is.
-        sql, params = compiler.compile(self.lhs)
-        modifiers = self.SQLITE_MODIFIERS[self.kind]
-        return f"date({sql}{', %s' * len(modifiers)})", (*params, *modifiers)
-
-
-class JSONNumber(Func):
-    """metadata[key] when it is a JSON number, else NULL (a string there must not break a cast)."""
-
-    output_field = FloatField()
-
-    def __init__(self, key: str, field: str = "metadata"):
-        self.key = key
-        super().__init__(F(field))
-
-    def as_sqlite(self, compiler, connection, **extra_context):
-        sql, params = compiler.compile(self.source_expressions[0])
-        path = f"$.{self.key}"
-        return (
-            f"(CASE WHEN json_type({sql}, %s) IN ('integer', 'real') THEN json_extract({sql}, %s) END)",
-            (*params, path, *params, path),
-        )
-
-    def as_postgresql(self, compiler, connection, **extra_context):
-        sql, params = compiler.compile(self.source_expressions[0])
-        return (
-            f"(CASE WHEN jsonb_typeof({sql} -> %s) = 'number' THEN ({sql} ->> %s)::double precision END)",
-            (*params, self.key, *params, self.key),
-        )
 
 
 @dataclass(frozen=True)
@@ -109,14 +66,14 @@ def summarize(*, user, window: Window) -> dict:
     messages = Message.objects.owned_by(user).filter(created_at__gte=window.since, created_at__lt=window.until)
     sessions = ChatSession.objects.owned_by(user).started_between(window.since, window.until)
     periods = window.periods()
-    volume, timing = _volume(sessions, messages, window.granularity, periods)
+    day_rows = rollups.window_rows(user.pk, window.since, window.until)
     return {
         "since": window.since,
         "until": window.until,
         "granularity": window.granularity,
-        **volume,
-        "tools": _tool_counts(messages),
-        "performance": _performance(messages, timing, periods),
+        **_volume(sessions, day_rows.activity, window.granularity, periods),
+        "tools": _tool_counts(day_rows.tools),
+        "performance": _performance(day_rows, window.granularity, periods),
         "topics": _topics(messages),
     }
 
@@ -125,20 +82,10 @@ def _empty_counts() -> dict:
     return {"sessions": 0, "messages": 0, "tokens": 0}
 
 
-# A reply counts for performance when it logged a positive latency.
-TIMED_REPLY = Q(role=Role.ASSISTANT, latency__gt=0)
-
-
-def _volume(sessions, messages, granularity, periods) -> tuple[dict, dict]:
-    """Totals and per-period series of sessions (by start), messages and tokens, by role and mode;
-    and per period the sums the performance figures need (read in the same pass over messages).
-
-    Completion tokens are metadata `completion_tokens`, else the reply's stored token count.
-    """
+def _volume(sessions, activity: list[dict], granularity, periods) -> dict:
+    """Totals and per-period series of sessions (by start), messages and tokens, by role and mode."""
     totals = {**_empty_counts(), "by_role": {}, "by_mode": {}}
     series = {period: {**_empty_counts(), "by_role": {}, "by_mode": {}} for period in periods}
-    timing = {period: {"replies": 0, "latency_total": 0.0, "completion_total": 0.0} for period in periods}
-
     started = (
         sessions.annotate(period=PeriodStart("started_at", granularity))
         .values("period", "mode")
@@ -149,123 +96,89 @@ def _volume(sessions, messages, granularity, periods) -> tuple[dict, dict]:
         for bucket in (totals, series[row["period"]]):
             bucket["sessions"] += row["count"]
             bucket["by_mode"].setdefault(row["mode"], _empty_counts())["sessions"] += row["count"]
-
-    # One pass over the window's messages, grouped by period, role and the session's mode.
-    written = (
-        messages.annotate(
-            period=PeriodStart("created_at", granularity),
-            latency=JSONNumber("latency_ms"),
-            completion=Coalesce(JSONNumber("completion_tokens"), F("token_count"), output_field=FloatField()),
-        )
-        .values("period", "role", "session__mode")
-        .annotate(
-            count=Count("id"),
-            tokens=Coalesce(Sum("token_count"), 0),
-            replies=Count("id", filter=TIMED_REPLY),
-            latency_total=Sum("latency", filter=TIMED_REPLY),
-            completion_total=Sum("completion", filter=TIMED_REPLY),
-        )
-        .order_by()
-    )
-    for row in written:
-        for bucket in (totals, series[row["period"]]):
-            bucket["messages"] += row["count"]
+    for row in activity:
+        for bucket in (totals, series[period_start(row["day"], granularity)]):
+            bucket["messages"] += row["messages"]
             bucket["tokens"] += row["tokens"]
             by_role = bucket["by_role"].setdefault(row["role"], {"messages": 0, "tokens": 0})
-            by_role["messages"] += row["count"]
+            by_role["messages"] += row["messages"]
             by_role["tokens"] += row["tokens"]
-            by_mode = bucket["by_mode"].setdefault(row["session__mode"], _empty_counts())
-            by_mode["messages"] += row["count"]
+            by_mode = bucket["by_mode"].setdefault(row["mode"], _empty_counts())
+            by_mode["messages"] += row["messages"]
             by_mode["tokens"] += row["tokens"]
-        if row["replies"]:
-            period_timing = timing[row["period"]]
-            period_timing["replies"] += row["replies"]
-            period_timing["latency_total"] += row["latency_total"]
-            period_timing["completion_total"] += row["completion_total"]
-    volume = {"totals": totals, "series": [{"period": period, **series[period]} for period in periods]}
-    return volume, timing
+    return {"totals": totals, "series": [{"period": period, **series[period]} for period in periods]}
 
 
-def _tool_counts(messages) -> list[dict]:
-    """How often each tool name appears in metadata `tools` (strings, or objects with a `name`).
-
-    The array is unnested in SQL (json_each / jsonb_array_elements): the two dialects differ only there.
-    """
-    inner_sql, params = messages.filter(metadata__has_key="tools").values("metadata").order_by().query.sql_with_params()
-    if connection.vendor == "postgresql":
-        elements = (
-            "CROSS JOIN LATERAL jsonb_array_elements(CASE WHEN jsonb_typeof(m.metadata -> 'tools') = 'array' "
-            "THEN m.metadata -> 'tools' ELSE '[]'::jsonb END) AS tool"
-        )
-        name = "CASE jsonb_typeof(tool) WHEN 'string' THEN tool #>> '{}' WHEN 'object' THEN tool ->> 'name' END"
-    else:
-        elements = (
-            ", json_each(CASE WHEN json_type(m.metadata, '$.tools') = 'array' "
-            "THEN json_extract(m.metadata, '$.tools') ELSE '[]' END) AS tool"
-        )
-        name = "CASE tool.type WHEN 'text' THEN tool.value WHEN 'object' THEN json_extract(tool.value, '$.name') END"
-    sql = (
-        f"SELECT name, COUNT(*) AS uses FROM (SELECT {name} AS name FROM ({inner_sql}) AS m {elements}) AS named "
-        f"WHERE name IS NOT NULL AND name <> '' GROUP BY name ORDER BY uses DESC, name LIMIT {TOP_TOOLS}"
-    )
-    with connection.cursor() as cursor:
-        cursor.execute(sql, params)
-        return [{"name": name[:100], "count": uses} for name, uses in cursor.fetchall()]
+def _tool_counts(tools: list[dict]) -> list[dict]:
+    """The most used tools of the window, most used first."""
+    uses: Counter = Counter()
+    for row in tools:
+        uses[row["name"]] += row["uses"]
+    ranked = sorted(uses.items(), key=lambda item: (-item[1], item[0]))[:TOP_TOOLS]
+    return [{"name": name, "count": count} for name, count in ranked]
 
 
-def _performance(messages, timing: dict, periods) -> dict:
-    """Assistant latency (p50/p95, by nearest rank on whole milliseconds) and tokens per second
-    (completion tokens over latency), from `timing` per period and a latency histogram."""
-    # A histogram of whole milliseconds: a few thousand rows at most, whatever the message count.
-    histogram = list(
-        messages.filter(role=Role.ASSISTANT)
-        .annotate(latency=JSONNumber("latency_ms"))
-        .filter(latency__gt=0)
-        .annotate(ms=Round("latency"))
-        .values_list("ms")
-        .annotate(replies=Count("id"))
-        .order_by("ms")
-    )
-    series = [
-        {
-            "period": period,
-            "replies": timing[period]["replies"],
-            "latency_ms_mean": (
-                round(timing[period]["latency_total"] / timing[period]["replies"], 1) if timing[period]["replies"] else None
-            ),
+class _Timing:
+    """Timed replies of a period or the whole window: their latency and completion token sums, and a
+    latency histogram {bucket: [replies, lowest, highest]} for percentiles."""
+
+    def __init__(self):
+        self.replies = 0
+        self.latency_total = 0.0
+        self.completion_total = 0.0
+        self.histogram: dict[int, list] = {}
+
+    def add_histogram_row(self, row: dict) -> None:
+        held = self.histogram.get(row["bucket"])
+        if held is None:
+            self.histogram[row["bucket"]] = [row["replies"], row["lowest_ms"], row["highest_ms"]]
+        else:
+            held[0] += row["replies"]
+            held[1] = min(held[1], row["lowest_ms"])
+            held[2] = max(held[2], row["highest_ms"])
+
+    def figures(self) -> dict:
+        return {
+            "replies": self.replies,
+            "latency_ms": {"p50": self.percentile(50), "p95": self.percentile(95)},
+            "latency_ms_mean": round(self.latency_total / self.replies, 1) if self.replies else None,
             "tokens_per_second": (
-                _rate(timing[period]["completion_total"], timing[period]["latency_total"])
-                if timing[period]["replies"] else None
+                round(self.completion_total * 1000 / self.latency_total, 2) if self.replies else None
             ),
         }
-        for period in periods
-    ]
-    replies = sum(count for _, count in histogram)
-    latency_total = sum(period["latency_total"] for period in timing.values())
-    completion_total = sum(period["completion_total"] for period in timing.values())
-    return {
-        "replies": replies,
-        "latency_ms": {"p50": _nearest_rank(histogram, replies, 50), "p95": _nearest_rank(histogram, replies, 95)},
-        "tokens_per_second": _rate(completion_total, latency_total) if replies else None,
-        "series": series,
-    }
+
+    def percentile(self, percent: int) -> int | None:
+        """Nearest rank, in whole milliseconds: the bucket holding the rank-th smallest latency, read
+        as its representative value kept within the latencies it actually holds (so a bucket of one
+        distinct value answers that value exactly, and any other answer is within 1%)."""
+        total = sum(replies for replies, _, _ in self.histogram.values())
+        if not total:
+            return None
+        rank = math.ceil(percent / 100 * total)
+        seen = 0
+        for bucket in sorted(self.histogram):
+            replies, lowest, highest = self.histogram[bucket]
+            seen += replies
+            if seen >= rank:
+                return round(min(max(rollups.bucket_value(bucket), lowest), highest))
+        raise AssertionError("unreachable: the ranks sum to the total")
 
 
-def _rate(tokens: float, latency_ms: float) -> float:
-    return round(tokens * 1000 / latency_ms, 2)
-
-
-def _nearest_rank(histogram: list[tuple[float, int]], total: int, percent: int) -> float | None:
-    """The smallest value with at least `percent`% of the values at or below it."""
-    if not total:
-        return None
-    rank = math.ceil(percent / 100 * total)
-    seen = 0
-    for value, count in histogram:
-        seen += count
-        if seen >= rank:
-            return value
-    return histogram[-1][0]
+def _performance(day_rows: rollups.DayRows, granularity, periods) -> dict:
+    """Assistant latency (p50/p95 by nearest rank) and tokens per second (completion tokens over
+    latency), for the window and per period."""
+    window = _Timing()
+    by_period = {period: _Timing() for period in periods}
+    for row in day_rows.activity:
+        if row["replies"]:
+            for timing in (window, by_period[period_start(row["day"], granularity)]):
+                timing.replies += row["replies"]
+                timing.latency_total += row["latency_total"]
+                timing.completion_total += row["completion_total"]
+    for row in day_rows.latency:
+        window.add_histogram_row(row)
+        by_period[period_start(row["day"], granularity)].add_histogram_row(row)
+    return {**window.figures(), "series": [{"period": period, **by_period[period].figures()} for period in periods]}
 
 
 # Words of three or more characters that start with a letter (keeps "c++", "c#", "gpt-4", "don't").

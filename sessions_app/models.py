@@ -279,3 +279,69 @@ class ShareLink(models.Model):
 
     def __str__(self):
         return f"share of {self.session_id} ({self.message_count} messages)"
+
+
+# Analytics rollups (sessions_app/rollups.py): per owner and UTC day, what the summary would otherwise
+# aggregate from every message of its window. Recomputed from messages for the days a trigger marked stale.
+
+
+class StaleDay(models.Model):
+    """A day of an owner whose rollups no longer match its messages. Written by database triggers on
+    messages and sessions; append-only (no unique key), so concurrent writers never wait on each other."""
+
+    # No foreign key: deleting a user deletes their messages, whose triggers mark days of that user;
+    # such marks outlive the user harmlessly until the next refresh clears them.
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.DO_NOTHING, db_constraint=False, related_name="+"
+    )
+    day = models.DateField()
+
+    class Meta:
+        indexes = [models.Index(fields=["owner", "day"], name="stale_day_owner_day")]
+
+
+class DailyActivity(models.Model):
+    """Messages and tokens of one owner's day, by role and session mode, with the sums assistant
+    performance needs (replies that logged a latency, their latency and completion tokens)."""
+
+    owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    day = models.DateField()
+    role = models.CharField(max_length=16)
+    mode = models.CharField(max_length=64)
+    messages = models.PositiveIntegerField()
+    tokens = models.PositiveBigIntegerField()
+    replies = models.PositiveIntegerField()
+    latency_total = models.FloatField()
+    completion_total = models.FloatField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["owner", "day", "role", "mode"], name="daily_activity_unique"),
+        ]
+
+
+class DailyLatency(models.Model):
+    """A latency histogram of one owner's day: replies per logarithmic bucket, with the bucket's
+    smallest and largest value so a percentile can be reported exactly when the bucket holds one value."""
+
+    owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    day = models.DateField()
+    bucket = models.IntegerField()
+    replies = models.PositiveIntegerField()
+    lowest_ms = models.FloatField()
+    highest_ms = models.FloatField()
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["owner", "day", "bucket"], name="daily_latency_unique")]
+
+
+class DailyToolUse(models.Model):
+    """How often one owner's messages of a day named each tool."""
+
+    owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    day = models.DateField()
+    name = models.CharField(max_length=100)
+    uses = models.PositiveIntegerField()
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["owner", "day", "name"], name="daily_tool_use_unique")]

@@ -125,8 +125,12 @@ def test_assistant_latency_percentiles_and_tokens_per_second(alice_api, history)
     assert by_period["2026-03-02"]["latency_ms_mean"] == 2000
     assert by_period["2026-03-02"]["tokens_per_second"] == round((50 + first[3].token_count) / 4, 2)
     assert by_period["2026-03-09"]["tokens_per_second"] == 15.0
+    # Per period too: the week of the 2nd timed 1000 and 3000 ms, the week of the 9th only 2000.
+    assert by_period["2026-03-02"]["latency_ms"] == {"p50": 1000, "p95": 3000}
+    assert by_period["2026-03-09"]["latency_ms"] == {"p50": 2000, "p95": 2000}
     assert by_period["2026-03-16"] == {
-        "period": "2026-03-16", "replies": 0, "latency_ms_mean": None, "tokens_per_second": None
+        "period": "2026-03-16", "replies": 0, "latency_ms": {"p50": None, "p95": None},
+        "latency_ms_mean": None, "tokens_per_second": None,
     }
 
 

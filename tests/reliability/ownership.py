@@ -63,12 +63,19 @@ def rows_owned_by(user) -> dict[str, list]:
     return owned
 
 
+# Analytics rollups and their stale marks: caches derived from messages, which a user's own summary
+# rightly rewrites. Whose they are is still checked, through rows_owned_by().
+DERIVED_MODELS = ("sessions_app.staleday", "sessions_app.dailyactivity", "sessions_app.dailylatency",
+                  "sessions_app.dailytooluse")
+
+
 def snapshot() -> dict[tuple, dict]:
-    """Every project row, plus users and tokens, as {(model, pk): fields}."""
+    """Every project row that is not derived, plus users and tokens, as {(model, pk): fields}."""
     from rest_framework.authtoken.models import Token
 
     rows = {}
-    for model in [*project_models(), get_user_model(), Token]:
+    stored = [model for model in project_models() if model._meta.label_lower not in DERIVED_MODELS]
+    for model in [*stored, get_user_model(), Token]:
         for row in serializers.serialize("python", model._default_manager.all()):
             rows[(row["model"], row["pk"])] = row["fields"]
     return rows
