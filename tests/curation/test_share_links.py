@@ -34,11 +34,18 @@ def test_a_shared_session_opens_without_login_with_content_escaped(alice_api, ch
     assert page.status_code == 200
     html = page.content.decode()
     assert "Where should I go?" in html
-    assert "&lt;script&gt;alert(&#x27;x&#x27;)&lt;/script&gt; Lisbon." in html
+    assert "&lt;script&gt;alert('x')&lt;/script&gt; Lisbon." in html
     assert "<script>alert" not in html
     assert "Trip &lt;planning&gt;" in html
     assert page["X-Robots-Tag"] == "noindex, nofollow"
     assert "no-store" in page["Cache-Control"]
+
+
+def test_a_shared_session_renders_markdown_as_the_owner_sees_it(alice_api, alice):
+    session = make_conversation(alice, turns=[("assistant", "Use **bold** and:\n\n```python\nprint(1 < 2)\n```")])
+    html = Client().get(path_of(share(alice_api, session)["url"])).content.decode()
+    assert "<strong>bold</strong>" in html
+    assert '<pre><code class="language-python">print(1 &lt; 2)' in html
 
 
 def test_the_link_shows_the_conversation_as_it_was_when_shared(alice_api, chat):
