@@ -321,18 +321,17 @@ class DailyActivity(models.Model):
 
 
 class DailyLatency(models.Model):
-    """A latency histogram of one owner's day: replies per logarithmic bucket, with the bucket's
-    smallest and largest value so a percentile can be reported exactly when the bucket holds one value."""
+    """The latency histogram of one owner's day, one row per day: [[bucket, replies, lowest, highest], ...]
+    over logarithmic buckets, with each bucket's smallest and largest latency so a percentile can be
+    reported exactly when its bucket holds one value. One row, not one per bucket: a half-year summary
+    would otherwise read tens of thousands of rows."""
 
     owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
     day = models.DateField()
-    bucket = models.IntegerField()
-    replies = models.PositiveIntegerField()
-    lowest_ms = models.FloatField()
-    highest_ms = models.FloatField()
+    histogram = models.JSONField()
 
     class Meta:
-        constraints = [models.UniqueConstraint(fields=["owner", "day", "bucket"], name="daily_latency_unique")]
+        constraints = [models.UniqueConstraint(fields=["owner", "day"], name="daily_latency_unique")]
 
 
 class DailyToolUse(models.Model):

@@ -24,4 +24,5 @@ class Command(BaseCommand):
             for _, recomputed in rollups.refresh_everyone():
                 days += recomputed
                 bar.update()
-        self.stdout.write(self.style.SUCCESS(f"Recomputed {days:,} day(s) of analytics for {owners:,} user(s)."))
+        if verbosity:
+            self.stdout.write(self.style.SUCCESS(f"Recomputed {days:,} day(s) of analytics for {owners:,} user(s)."))
