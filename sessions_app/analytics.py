@@ -263,21 +263,13 @@ def overview(*, user, now: datetime) -> dict:
         .filter(started_at__gte=last_week_start, started_at__lt=now)
         .aggregate(this_week=Count("id", filter=this_week), last_week=Count("id", filter=last_week))
     )
-    this_week, last_week = Q(created_at__gte=week_start), Q(created_at__lt=week_start)
-    written = (
-        Message.objects.owned_by(user)
-        .filter(created_at__gte=last_week_start, created_at__lt=now)
-        .aggregate(
-            messages_this_week=Count("id", filter=this_week),
-            messages_last_week=Count("id", filter=last_week),
-            tokens_this_week=Coalesce(Sum("token_count", filter=this_week), 0),
-            tokens_last_week=Coalesce(Sum("token_count", filter=last_week), 0),
-        )
-    )
+    written = {}
+    for name, since, until in (("this_week", week_start, now), ("last_week", last_week_start, week_start)):
+        activity = rollups.window_rows(user.pk, since, until, figures=("activity",)).activity
+        written[name] = {"messages": sum(row["messages"] for row in activity),
+                         "tokens": sum(row["tokens"] for row in activity)}
     return {
         "totals": totals,
-        "this_week": {"sessions": sessions["this_week"], "messages": written["messages_this_week"],
-                      "tokens": written["tokens_this_week"]},
-        "last_week": {"sessions": sessions["last_week"], "messages": written["messages_last_week"],
-                      "tokens": written["tokens_last_week"]},
+        "this_week": {"sessions": sessions["this_week"], **written["this_week"]},
+        "last_week": {"sessions": sessions["last_week"], **written["last_week"]},
     }

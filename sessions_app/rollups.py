@@ -184,29 +184,38 @@ class DayRows:
     tools: list[dict] = field(default_factory=list)
 
 
-def window_rows(owner_id: int, since: datetime, until: datetime) -> DayRows:
-    """The owner's day rows for [since, until): whole days from the rollups (refreshed first), a partial
-    first or last day aggregated from its messages."""
+FIGURES = ("activity", "latency", "tools")
+
+
+def window_rows(owner_id: int, since: datetime, until: datetime, figures: tuple[str, ...] = FIGURES) -> DayRows:
+    """The owner's day rows of `figures` for [since, until): whole days from the rollups (refreshed
+    first), a partial first or last day aggregated from its messages."""
     refresh(owner_id)
     first_whole = _midnight(since) if since == _midnight(since) else _midnight(since) + timedelta(days=1)
     end_whole = _midnight(until)
     rows = DayRows()
     if first_whole < end_whole:
         stored = {"owner_id": owner_id, "day__gte": first_whole.date(), "day__lt": end_whole.date()}
-        rows.activity += DailyActivity.objects.filter(**stored).values(
-            "day", "role", "mode", "messages", "tokens", "replies", "latency_total", "completion_total"
-        )
-        rows.latency += DailyLatency.objects.filter(**stored).values_list("day", "histogram")
-        rows.tools += DailyToolUse.objects.filter(**stored).values("day", "name", "uses")
+        if "activity" in figures:
+            rows.activity += DailyActivity.objects.filter(**stored).values(
+                "day", "role", "mode", "messages", "tokens", "replies", "latency_total", "completion_total"
+            )
+        if "latency" in figures:
+            rows.latency += DailyLatency.objects.filter(**stored).values_list("day", "histogram")
+        if "tools" in figures:
+            rows.tools += DailyToolUse.objects.filter(**stored).values("day", "name", "uses")
         partial_days = [(since, first_whole), (end_whole, until)]
     else:
         partial_days = [(since, until)]
     for start, end in partial_days:
         if start < end:
             messages = _messages_between(owner_id, start, end)
-            rows.activity += activity_rows(messages)
-            rows.latency += latency_histograms(messages).items()
-            rows.tools += tool_rows(messages)
+            if "activity" in figures:
+                rows.activity += activity_rows(messages)
+            if "latency" in figures:
+                rows.latency += latency_histograms(messages).items()
+            if "tools" in figures:
+                rows.tools += tool_rows(messages)
     return rows
 
 
