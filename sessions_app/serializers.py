@@ -3,6 +3,7 @@ import re
 
 from django.conf import settings
 from django.utils import timezone
+from django.utils.functional import cached_property
 from rest_framework import serializers
 from rest_framework.validators import ProhibitSurrogateCharactersValidator
 
@@ -18,11 +19,11 @@ MAX_SEQ = 2_147_483_647
 MAX_JSON_DEPTH = 32
 
 
-def iso_datetime(moment):
-    """A datetime as DRF writes it: ISO 8601 in the current time zone, UTC as "Z"."""
+def iso_datetime(moment, zone=None):
+    """A datetime as DRF writes it: ISO 8601 in the current time zone (or `zone`), UTC as "Z"."""
     if moment is None:
         return None
-    text = timezone.localtime(moment).isoformat()
+    text = moment.astimezone(zone or timezone.get_current_timezone()).isoformat()
     return text[:-6] + "Z" if text.endswith("+00:00") else text
 
 
@@ -270,6 +271,12 @@ class MessageSerializer(serializers.ModelSerializer):
         fields = ["seq", "role", "content", "metadata", "message_id", "token_count", "created_at", "feedback"]
         read_only_fields = fields
 
+    @cached_property
+    def _zone(self):
+        # Looked up once per serializer, not per message: the lookup (a context-local read) was a
+        # sixth of loading 10,000 messages.
+        return timezone.get_current_timezone()
+
     def to_representation(self, message):
         if isinstance(message, dict):
             row = message
@@ -289,7 +296,7 @@ class MessageSerializer(serializers.ModelSerializer):
             "metadata": row["metadata"],
             "message_id": row["message_id"],
             "token_count": row["token_count"],
-            "created_at": iso_datetime(row["created_at"]),
+            "created_at": iso_datetime(row["created_at"], self._zone),
             "feedback": feedback,
         }
 
