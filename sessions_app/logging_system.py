@@ -22,9 +22,15 @@ from .filters import ChatSessionFilter  # noqa: E402
 from .models import ChatSession, Message, MessageFeedback  # noqa: E402
 from .serializers import ChatSessionSerializer, MessageInputSerializer, MessageSerializer  # noqa: E402
 
+# One serializer for turning checked messages into NewMessage: building one per message cost ~0.4 ms.
+_to_new_message = MessageInputSerializer().to_new_message
+
 
 def _checked(message: dict) -> services.NewMessage:
     """The same field rules as the HTTP API, raised as Django's ValidationError keyed by field."""
+    plain = MessageInputSerializer.plain_valid_message(message)
+    if plain is not None:
+        return _to_new_message(plain)
     incoming = MessageInputSerializer(data=message)
     if not incoming.is_valid():
         raise ValidationError({field: [str(error) for error in errors] for field, errors in incoming.errors.items()})
