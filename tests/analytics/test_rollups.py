@@ -8,6 +8,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 from django.core.management import call_command
+from django.db import connection
 
 from sessions_app import services
 from sessions_app.models import ChatSession, DailyActivity, Message
@@ -159,3 +160,23 @@ def test_refresh_analytics_rebuild_repairs_rollups(alice_api, alice, history):
     call_command("refresh_analytics", "--rebuild", verbosity=0)
 
     assert_summary_agrees(alice_api, alice, since, until)
+
+
+# Transactional: `migrate` runs DDL that PostgreSQL refuses inside the test's wrapping transaction.
+@pytest.mark.django_db(transaction=True)
+def test_migrate_recreates_a_dropped_trigger_and_recounts_what_it_missed(alice_api, alice, history):
+    rng, sessions = history
+    assert_every_window_agrees(alice_api, alice)  # rollups filled, nothing stale
+    # What a SQLite table rebuild in a later migration does to the triggers.
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            cursor.execute("DROP TRIGGER analytics_stale_message_insert ON sessions_app_message")
+        else:
+            cursor.execute("DROP TRIGGER analytics_stale_message_insert")
+    services.append_messages(session=sessions[0], messages=random_messages(rng, 20, 2, 6))  # unmarked
+
+    call_command("migrate", verbosity=0)
+
+    assert_every_window_agrees(alice_api, alice)
+    services.append_messages(session=sessions[0], messages=random_messages(rng, 20, 2, 6))  # marked again
+    assert_every_window_agrees(alice_api, alice)
