@@ -11,7 +11,7 @@ from collections import Counter, defaultdict
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 
-from django.db.models import Count, Exists, OuterRef, Q, Sum
+from django.db.models import Count, Q, Sum
 from django.db.models.functions import Coalesce, Substr
 
 from . import rollups
@@ -207,10 +207,10 @@ def _topics(user, window: Window, activity: list[dict]) -> list[dict]:
     3. Score a term: sum over sessions of (1 + log tf) * idf, idf = log((1 + N) / (1 + df)) + 1.
     """
     sample = (
-        Message.objects.filter(
-            # EXISTS rather than a join: SQLite then walks the created_at index from `until` backwards and
-            # stops at the sample's size; with a join it read every message of the owner (3 s at 1M).
-            Exists(ChatSession.objects.filter(pk=OuterRef("session_id"), owner=user)),
+        # Walks the created_at index back from `until` and stops at the sample's size (3 s at 1M messages
+        # when the owner was tested on a join instead).
+        Message.objects.owned_by_over_time(user)
+        .filter(
             role=Role.USER,
             created_at__gte=_sample_start(window, activity),
             created_at__lt=window.until,
