@@ -1,4 +1,4 @@
-from datetime import datetime, time, timedelta
+from datetime import UTC, datetime, time, timedelta
 
 from django import forms
 from django.utils import timezone
@@ -9,6 +9,10 @@ from .analytics import GRANULARITIES, Window
 # Without `since`, a window reaches this far back from `until`.
 DEFAULT_SPAN = {"day": timedelta(days=30), "week": timedelta(weeks=12), "month": timedelta(days=365)}
 MAX_PERIODS = 1000
+LONGEST_PERIOD_DAYS = {"day": 1, "week": 7, "month": 31}
+# Far enough from datetime's limits (years 1 and 9999) that a window's default span, its day and period
+# arithmetic never overflow.
+EARLIEST, LATEST = datetime(1900, 1, 1, tzinfo=UTC), datetime(9998, 12, 31, tzinfo=UTC)
 
 
 def parse_instant(raw: str, *, end_of_day: bool) -> datetime | None:
@@ -44,9 +48,14 @@ class AnalyticsWindowForm(forms.Form):
         raw = self.cleaned_data[name].strip()
         if not raw:
             return None
-        moment = parse_instant(raw, end_of_day=end_of_day)
+        try:
+            moment = parse_instant(raw, end_of_day=end_of_day)
+        except OverflowError:  # the day after 9999-12-31
+            moment = LATEST + timedelta(days=1)
         if moment is None:
             raise forms.ValidationError("Enter an ISO 8601 date (2026-01-31) or date-time (2026-01-31T12:00:00Z).")
+        if not EARLIEST <= moment <= LATEST:
+            raise forms.ValidationError(f"Must fall between {EARLIEST:%Y-%m-%d} and {LATEST:%Y-%m-%d}.")
         return moment
 
     def clean(self):
@@ -60,7 +69,9 @@ class AnalyticsWindowForm(forms.Form):
             self.add_error("until", "Must be later than since.")
             return data
         window = Window(since=since, until=until, granularity=granularity)
-        if len(window.periods()) > MAX_PERIODS:
+        # The day count first: listing the periods of a century by day would itself take seconds.
+        too_many = (until - since).days // LONGEST_PERIOD_DAYS[granularity] > MAX_PERIODS
+        if too_many or len(window.periods()) > MAX_PERIODS:
             self.add_error("granularity", f"More than {MAX_PERIODS} periods; choose a coarser granularity.")
             return data
         data["window"] = window

@@ -171,6 +171,11 @@ def test_the_path_answers_with_a_trailing_slash_too(alice_api, history):
         ({"granularity": "hour"}, "granularity"),
         ({"since": "2026-03-10", "until": "2026-03-01"}, "until"),
         ({"since": "2000-01-01", "until": "2026-01-01", "granularity": "day"}, "granularity"),
+        ({"since": "1900-01-01", "until": "9998-12-30", "granularity": "day"}, "granularity"),
+        # Near datetime's limits: the day after 9999-12-31, a default span before year 1, a last month.
+        ({"until": "9999-12-31"}, "until"),
+        ({"until": "0001-01-05"}, "until"),
+        ({"since": "9999-12-01T00:00:00Z", "granularity": "month"}, "since"),
     ],
 )
 def test_bad_parameters_answer_400_naming_the_field(alice_api, params, field):
