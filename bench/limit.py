@@ -12,6 +12,10 @@ from datetime import UTC, datetime
 
 SESSION_TABLE = "sessions_app_chatsession"
 MESSAGE_TABLE = "sessions_app_message"
+MEMORY_TABLE = "memory_app_memoryitem"
+MEMORY_COLUMNS = ("owner_id", "session_id", "layer", "category", "title", "text", "strength", "status", "context",
+                  "month", "digest", "access_count", "promoted_from", "created_at", "updated_at", "last_seen_at")
+SHORT_TERM_LIMIT = 50  # the default of NOVAFORGE_SHORT_TERM_LIMIT
 MESSAGE_COLUMNS = ("session_id", "seq", "role", "content", "metadata", "message_id", "token_count", "created_at")
 
 
@@ -65,14 +69,15 @@ class Plain:
     def close(self):
         self.connection.close()
 
-    # The statements of one append, as services.append_messages sends them.
+    # The statements of one append, as services.append_messages and its memory receiver send them.
 
     def append(self, session_pk: int, messages: list[dict], now: datetime) -> int:
-        """Lock the session, skip stored message_ids, insert, move the counters, commit."""
+        """Lock the session, skip stored message_ids, insert, move the counters, add the short-term memory
+        lines, commit."""
         self.begin()
         lock = "" if self.is_sqlite else " FOR UPDATE"
-        count, tokens = self.execute(
-            f"SELECT message_count, token_count FROM {SESSION_TABLE} WHERE id = ?{lock}", (session_pk,)
+        count, tokens, owner_pk = self.execute(
+            f"SELECT message_count, token_count, owner_id FROM {SESSION_TABLE} WHERE id = ?{lock}", (session_pk,)
         ).fetchone()
         retry_keys = [message["message_id"] for message in messages if message.get("message_id")]
         if retry_keys:
@@ -97,8 +102,24 @@ class Plain:
             f"UPDATE {SESSION_TABLE} SET message_count = ?, token_count = ?, updated_at = ? WHERE id = ?",
             (count + len(rows), tokens + sum(row[6] for row in rows), stamp, session_pk),
         )
+        self.remember(owner_pk, session_pk, rows, count + len(rows))
         self.commit()
         return len(rows)
+
+    def remember(self, owner_pk: int, session_pk: int, rows: list[tuple], message_count: int) -> None:
+        """Short-term memory, as memory_app.services.remember_messages: one line per message in one INSERT,
+        and the lines past the newest SHORT_TERM_LIMIT trimmed in one DELETE once the session holds more."""
+        values = "(?, ?, 'short_term', 'general', '', ?, 1, '', '{}', '', '{}', 0, '', ?, ?, ?)"
+        params = []
+        for row in rows:
+            params += [owner_pk, session_pk, f"{row[2].title()}: {row[3]}", row[7], row[7], row[7]]
+        self.execute(
+            f"INSERT INTO {MEMORY_TABLE} ({', '.join(MEMORY_COLUMNS)}) VALUES {', '.join([values] * len(rows))}", params)
+        if message_count > SHORT_TERM_LIMIT:
+            self.execute(
+                f"DELETE FROM {MEMORY_TABLE} WHERE session_id = ? AND layer = 'short_term' AND id < ("
+                f"SELECT id FROM {MEMORY_TABLE} WHERE session_id = ? AND layer = 'short_term' "
+                "ORDER BY id DESC LIMIT 1 OFFSET ?)", (session_pk, session_pk, SHORT_TERM_LIMIT - 1))
 
     # Building large corpora: straight into the tables, never through the ORM.
 

@@ -1,6 +1,7 @@
 """Every write to sessions and messages goes through these functions (API, admin, Python API, importers)."""
 
 import secrets
+from copy import copy
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -107,12 +108,10 @@ def append_messages(*, session: ChatSession, messages: Sequence[NewMessage]) -> 
     token_counts = [count_tokens(message.content) for message in messages]
     now = timezone.now()
     with transaction.atomic():
-        locked = ChatSession.objects.select_for_update().get(pk=session.pk)
-        if locked.ended_at is not None:
-            raise ValidationError({"session_id": f"Session {locked.session_id} has ended; start a new one."})
+        locked = _lock_counters(session)
         retry_keys = {message.message_id for message in messages if message.message_id}
         seen = (
-            set(locked.messages.filter(message_id__in=retry_keys).values_list("message_id", flat=True))
+            set(Message.objects.filter(session_id=locked.pk, message_id__in=retry_keys).values_list("message_id", flat=True))
             if retry_keys
             else set()
         )
@@ -139,13 +138,47 @@ def append_messages(*, session: ChatSession, messages: Sequence[NewMessage]) -> 
             locked.message_count += len(rows)
             locked.token_count += sum(row.token_count for row in rows)
             locked.updated_at = now
-            update_fields = ["message_count", "token_count", "updated_at"]
             if not locked.mode:
                 locked.mode = next((_mode_of(row.metadata) for row in rows if _mode_of(row.metadata)), "")
-                update_fields.append("mode")
-            locked.save(update_fields=update_fields)
+            _store_counters(locked)
             messages_appended.send(sender=ChatSession, session=locked, messages=rows)
     return AppendResult(session=locked, messages=rows, duplicates=len(messages) - len(rows))
+
+
+# The lock and the counters in SQL: compiling the ORM's get() and save() for them cost more Python per
+# append than the database spends on the whole transaction (measured: ~0.6 of ~1.2 ms per message).
+_SESSION_TABLE = ChatSession._meta.db_table
+_LOCK_COUNTERS = f"""
+    SELECT message_count, token_count, mode, ended_at IS NOT NULL FROM {_SESSION_TABLE} WHERE id = %s"""
+_STORE_COUNTERS = f"""
+    UPDATE {_SESSION_TABLE} SET message_count = %s, token_count = %s, mode = %s, updated_at = %s WHERE id = %s"""
+
+
+def _lock_counters(session: ChatSession) -> ChatSession:
+    """A copy of `session` with its counters as stored, the row locked until the transaction ends;
+    a ValidationError if the session has ended."""
+    connection = connections[ChatSession.objects.db]
+    lock = " FOR UPDATE" if connection.features.has_select_for_update else ""
+    with connection.cursor() as cursor:
+        cursor.execute(_LOCK_COUNTERS + lock, [session.pk])
+        stored = cursor.fetchone()
+    if stored is None:
+        raise ChatSession.DoesNotExist(f"Session {session.session_id} no longer exists.")
+    message_count, token_count, mode, ended = stored
+    if ended:
+        raise ValidationError({"session_id": f"Session {session.session_id} has ended; start a new one."})
+    locked = copy(session)
+    locked.message_count, locked.token_count, locked.mode = message_count, token_count, mode
+    return locked
+
+
+def _store_counters(session: ChatSession) -> None:
+    connection = connections[ChatSession.objects.db]
+    updated_at = connection.ops.adapt_datetimefield_value(session.updated_at)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            _STORE_COUNTERS, [session.message_count, session.token_count, session.mode, updated_at, session.pk]
+        )
 
 
 def _adapter(field, connection):
@@ -186,12 +219,16 @@ def _insert_messages(rows: list[Message]) -> None:
     table, session, seq = quote(meta.db_table), quote(meta.get_field("session").column), quote(meta.get_field("seq").column)
     names = ", ".join(quote(field.column) for field in fields)
     marks = ", ".join(["%s"] * len(fields))
+    insert = f"INSERT INTO {table} ({names}) VALUES ({marks})"
     with connection.cursor() as cursor:
-        cursor.executemany(f"INSERT INTO {table} ({names}) VALUES ({marks})", params)
-        cursor.execute(
-            f"SELECT {quote(meta.pk.column)} FROM {table} WHERE {session} = %s AND {seq} >= %s ORDER BY {seq}",
-            (rows[0].session_id, rows[0].seq),
-        )
+        if len(rows) == 1:  # the common single append: one statement, not two
+            cursor.execute(f"{insert} RETURNING {quote(meta.pk.column)}", params[0])
+        else:
+            cursor.executemany(insert, params)
+            cursor.execute(
+                f"SELECT {quote(meta.pk.column)} FROM {table} WHERE {session} = %s AND {seq} >= %s ORDER BY {seq}",
+                (rows[0].session_id, rows[0].seq),
+            )
         for row, (pk,) in zip(rows, cursor.fetchall()):
             row.pk = pk
             row._state.adding = False
