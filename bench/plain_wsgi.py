@@ -9,6 +9,8 @@ from datetime import UTC, datetime
 
 from bench.limit import MESSAGE_TABLE, SESSION_TABLE, Plain
 
+SESSION_TAG_TABLE = "sessions_app_sessiontag"
+TAG_TABLE = "sessions_app_tag"
 DATABASE = json.loads(os.environ.get("BENCH_PLAIN_DATABASE", "{}"))
 _local = threading.local()
 
@@ -38,14 +40,28 @@ def application(environ, start_response):
     path = environ["PATH_INFO"]
     if path == "/list":
         page, size = data.get("page", 1), data.get("page_size", 50)
-        count = db.execute(f"SELECT COUNT(*) FROM {SESSION_TABLE} WHERE owner_id = ?", user).fetchone()[0]
+        # The default list as ours sends it: unarchived sessions, pinned first, newest first, and the
+        # page's tags in one more query.
+        live = "owner_id = ? AND NOT is_archived"
+        count = db.execute(f"SELECT COUNT(*) FROM {SESSION_TABLE} WHERE {live}", user).fetchone()[0]
         rows = db.execute(
-            f"SELECT session_id, title, system_prompt, metadata, mode, started_at, updated_at, ended_at,"
-            f" message_count, token_count FROM {SESSION_TABLE} WHERE owner_id = ?"
-            f" ORDER BY started_at DESC, id DESC LIMIT ? OFFSET ?",
+            f"SELECT id, session_id, title, system_prompt, metadata, mode, started_at, updated_at, ended_at,"
+            f" message_count, token_count, is_pinned, is_archived FROM {SESSION_TABLE} WHERE {live}"
+            f" ORDER BY is_pinned DESC, started_at DESC, id DESC LIMIT ? OFFSET ?",
             (user[0], size, (page - 1) * size),
         ).fetchall()
-        results = [_session(row) for row in rows]
+        tags: dict[int, list[str]] = {}
+        if rows:
+            marks = ", ".join("?" * len(rows))
+            for session_pk, name in db.execute(
+                f"SELECT st.session_id, t.name FROM {SESSION_TAG_TABLE} st JOIN {TAG_TABLE} t ON t.id = st.tag_id"
+                f" WHERE st.session_id IN ({marks})", [row[0] for row in rows]):
+                tags.setdefault(session_pk, []).append(name)
+        results = [
+            {**_session(row[1:11]), "tags": sorted(tags.get(row[0], [])), "is_pinned": bool(row[11]),
+             "is_archived": bool(row[12])}
+            for row in rows
+        ]
         return _answer(start_response, "200 OK", {"count": count, "results": results})
     session = db.execute(
         f"SELECT id, session_id, title, system_prompt, metadata, mode, started_at, updated_at, ended_at,"
