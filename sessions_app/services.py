@@ -99,42 +99,46 @@ def update_session(*, session: ChatSession, **changes) -> ChatSession:
 def append_messages(*, session: ChatSession, messages: Sequence[NewMessage]) -> AppendResult:
     """Store `messages` after the last one in `session`, durably; skip message_ids it already holds.
 
-    1. Count tokens before taking any lock, so the lock is held only for the writes.
+    1. Count tokens and prepare every column value but seq before taking any lock, so the lock (on
+       SQLite, the whole database's) is held only for the writes.
     2. Lock the session row (on SQLite the IMMEDIATE transaction already holds the write lock), so
        concurrent writers get consecutive seq ranges, never the same seq and never a gap.
     3. Drop messages whose message_id is stored already (a retried request) or repeated in the batch.
     4. Insert the rest with one prepared statement and move the session's counters in one more.
     """
-    token_counts = [count_tokens(message.content) for message in messages]
     now = timezone.now()
+    candidates = [
+        Message(
+            session=session,
+            role=message.role,
+            content=message.content,
+            metadata=message.metadata,
+            message_id=message.message_id or None,
+            token_count=count_tokens(message.content),
+            created_at=message.created_at or now,
+        )
+        for message in messages
+    ]
+    values = _column_values(candidates)
     with transaction.atomic():
         locked = _lock_counters(session)
-        retry_keys = {message.message_id for message in messages if message.message_id}
+        retry_keys = {row.message_id for row in candidates if row.message_id}
         seen = (
             set(Message.objects.filter(session_id=locked.pk, message_id__in=retry_keys).values_list("message_id", flat=True))
             if retry_keys
             else set()
         )
-        rows = []
-        for message, tokens in zip(messages, token_counts):
-            if message.message_id:
-                if message.message_id in seen:
+        rows, params = [], []
+        for row, row_values in zip(candidates, values):
+            if row.message_id:
+                if row.message_id in seen:
                     continue
-                seen.add(message.message_id)
-            rows.append(
-                Message(
-                    session=locked,
-                    seq=locked.message_count + len(rows) + 1,
-                    role=message.role,
-                    content=message.content,
-                    metadata=message.metadata,
-                    message_id=message.message_id or None,
-                    token_count=tokens,
-                    created_at=message.created_at or now,
-                )
-            )
+                seen.add(row.message_id)
+            row.seq = row_values[_SEQ_INDEX] = locked.message_count + len(rows) + 1
+            rows.append(row)
+            params.append(row_values)
         if rows:
-            _insert_messages(rows)
+            _insert_messages(rows, params)
             locked.message_count += len(rows)
             locked.token_count += sum(row.token_count for row in rows)
             locked.updated_at = now
@@ -199,8 +203,24 @@ def _adapter(field, connection):
     return partial(field.get_db_prep_save, connection=connection)
 
 
-def _insert_messages(rows: list[Message]) -> None:
-    """Insert `rows` (all of one session, consecutive seqs) and set their primary keys.
+# Every column of a message but its primary key, in INSERT order.
+_MESSAGE_FIELDS = [field for field in Message._meta.concrete_fields if not field.primary_key]
+_SEQ_INDEX = [field.name for field in _MESSAGE_FIELDS].index("seq")
+
+
+def _column_values(rows: list[Message]) -> list[list]:
+    """Each row's values for the driver, in _MESSAGE_FIELDS order."""
+    connection = connections[Message.objects.db]
+    columns = [(field.attname, _adapter(field, connection)) for field in _MESSAGE_FIELDS]
+    return [
+        [getattr(row, name) if adapt is None else adapt(getattr(row, name)) for name, adapt in columns]
+        for row in rows
+    ]
+
+
+def _insert_messages(rows: list[Message], params: list[list]) -> None:
+    """Insert `rows` (all of one session, consecutive seqs; `params` their _column_values) and set their
+    primary keys.
 
     bulk_create builds and compiles SQL for every ~110 rows (SQLite's 999-parameter limit) and
     prepares every value through its field: ~4x the time of the storage itself. One INSERT of every
@@ -209,16 +229,10 @@ def _insert_messages(rows: list[Message]) -> None:
     """
     connection = connections[Message.objects.db]
     meta = Message._meta
-    fields = [field for field in meta.concrete_fields if not field.primary_key]
-    columns = [(field.attname, _adapter(field, connection)) for field in fields]
-    params = [
-        [getattr(row, name) if adapt is None else adapt(getattr(row, name)) for name, adapt in columns]
-        for row in rows
-    ]
     quote = connection.ops.quote_name
     table, session, seq = quote(meta.db_table), quote(meta.get_field("session").column), quote(meta.get_field("seq").column)
-    names = ", ".join(quote(field.column) for field in fields)
-    marks = ", ".join(["%s"] * len(fields))
+    names = ", ".join(quote(field.column) for field in _MESSAGE_FIELDS)
+    marks = ", ".join(["%s"] * len(_MESSAGE_FIELDS))
     insert = f"INSERT INTO {table} ({names}) VALUES ({marks})"
     with connection.cursor() as cursor:
         if len(rows) == 1:  # the common single append: one statement, not two

@@ -32,4 +32,6 @@ def count_tokens(text: str) -> int:
     encoding = _encoding()
     if encoding is None:
         return max(1, -(-len(text) // CHARS_PER_TOKEN_ESTIMATE))
-    return len(encoding.encode(text, disallowed_special=()))
+    # Special tokens such as <|endoftext|> count as the plain text they are: what encode() gives with
+    # disallowed_special=(), ~10% faster.
+    return len(encoding.encode_ordinary(text))
