@@ -7,6 +7,7 @@ from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 
+from novaforge.fields import JSONField
 from sessions_app.models import ChatSession
 
 CATEGORY_PATTERN = r"^[a-z0-9][a-z0-9_-]{0,63}$"
@@ -81,9 +82,9 @@ class MemoryItem(models.Model):
     fingerprint = models.CharField(max_length=64, null=True, blank=True, editable=False)
     strength = models.PositiveIntegerField(default=1)
     status = models.CharField(max_length=16, choices=TaskStatus, blank=True)
-    context = models.JSONField(default=dict, blank=True)
+    context = JSONField(default=dict, blank=True)
     month = models.CharField(max_length=7, blank=True)
-    digest = models.JSONField(default=dict, blank=True)
+    digest = JSONField(default=dict, blank=True)
     access_count = models.PositiveIntegerField(default=0)
     # Provenance of a promoted item: the layer it was copied from (on the copy) and when (on the source).
     promoted_from = models.CharField(max_length=16, choices=Layer, blank=True)

@@ -3,11 +3,10 @@
 from collections import OrderedDict
 
 import orjson
-
+from django.conf import settings
 from django.core.exceptions import RequestDataTooBig
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.core.paginator import EmptyPage, Paginator
-from django.conf import settings
 from django.http import JsonResponse
 from django.views.defaults import page_not_found
 from rest_framework import exceptions, pagination, parsers, renderers, status, throttling

@@ -6,6 +6,8 @@ from django.db import models
 from django.db.models import F, Q
 from django.utils import timezone
 
+from novaforge.fields import JSONField
+
 
 def new_session_id() -> str:
     """12 lowercase hex characters, as the seed's archive file names use."""
@@ -44,7 +46,7 @@ class ChatSession(models.Model):
     session_id = models.CharField(max_length=12, unique=True, default=new_session_id, editable=False)
     title = models.CharField(max_length=200, blank=True)
     system_prompt = models.TextField(blank=True)
-    metadata = models.JSONField(default=dict, blank=True)
+    metadata = JSONField(default=dict, blank=True)
     # The session's mode (metadata "mode" of the session, else of its first message that names one);
     # a column so the list can filter on it through an index.
     mode = models.CharField(max_length=64, blank=True)
@@ -132,7 +134,7 @@ class Message(models.Model):
     seq = models.PositiveIntegerField()
     role = models.CharField(max_length=16, choices=Role)
     content = models.TextField()
-    metadata = models.JSONField(default=dict, blank=True)
+    metadata = JSONField(default=dict, blank=True)
     message_id = models.CharField(max_length=64, null=True, blank=True)  # client's retry key
     # cl100k_base tokens of `content`, counted once on write so exports and analytics never re-count.
     token_count = models.PositiveIntegerField(default=0)
@@ -337,7 +339,7 @@ class DailyLatency(models.Model):
 
     owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
     day = models.DateField()
-    histogram = models.JSONField()
+    histogram = JSONField()
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["owner", "day"], name="daily_latency_unique")]

@@ -1,8 +1,8 @@
 """Every write to sessions and messages goes through these functions (API, admin, Python API, importers)."""
 
 import secrets
-from copy import copy
 from collections.abc import Callable, Iterable, Sequence
+from copy import copy
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from functools import partial
