@@ -45,8 +45,14 @@ class ChatSessionViewSet(
     lookup_value_regex = SESSION_ID_REGEX
     http_method_names = ["get", "post", "patch", "delete", "head", "options"]
 
+    # Actions whose answer shows no session: its tags are not loaded (a query per request saved).
+    ACTIONS_WITHOUT_SESSION_OUTPUT = frozenset({"save", "messages", "destroy"})
+
     def get_queryset(self):
-        return ChatSession.objects.owned_by(self.request.user).with_tags().in_list_order()
+        sessions = ChatSession.objects.owned_by(self.request.user)
+        if self.action in self.ACTIONS_WITHOUT_SESSION_OUTPUT:
+            return sessions
+        return sessions.with_tags().in_list_order()
 
     def filter_queryset(self, sessions):
         # The list's filters (q hides archived sessions by default) are for lists: an archived session
