@@ -107,14 +107,16 @@ class Plain:
         return len(rows)
 
     def remember(self, owner_pk: int, session_pk: int, rows: list[tuple], message_count: int) -> None:
-        """Short-term memory, as memory_app.services.remember_messages: one line per message in one INSERT,
-        and the lines past the newest SHORT_TERM_LIMIT trimmed in one DELETE once the session holds more."""
+        """Short-term memory, as memory_app.services.remember_messages: one line per message (the batch's
+        newest SHORT_TERM_LIMIT) in one INSERT, and the lines past the newest SHORT_TERM_LIMIT trimmed in
+        one DELETE once the session holds more."""
         values = "(?, ?, 'short_term', 'general', '', ?, 1, '', '{}', '', '{}', 0, '', ?, ?, ?)"
+        lines = rows[-SHORT_TERM_LIMIT:]  # older lines of a batch would be trimmed at once
         params = []
-        for row in rows:
+        for row in lines:
             params += [owner_pk, session_pk, f"{row[2].title()}: {row[3]}", row[7], row[7], row[7]]
         self.execute(
-            f"INSERT INTO {MEMORY_TABLE} ({', '.join(MEMORY_COLUMNS)}) VALUES {', '.join([values] * len(rows))}", params)
+            f"INSERT INTO {MEMORY_TABLE} ({', '.join(MEMORY_COLUMNS)}) VALUES {', '.join([values] * len(lines))}", params)
         if message_count > SHORT_TERM_LIMIT:
             self.execute(
                 f"DELETE FROM {MEMORY_TABLE} WHERE session_id = ? AND layer = 'short_term' AND id < ("

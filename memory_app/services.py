@@ -86,14 +86,19 @@ _TRIM_LINES = """
 def remember_messages(*, session: ChatSession, messages: Sequence[Message]) -> None:
     """Add each new message of `session` to its short-term memory, keeping the newest SHORT_TERM_LIMIT.
 
-    On the message write path: one INSERT for the batch, and one DELETE once the session has more
-    messages than the limit, however many messages came.
+    On the message write path: one INSERT for the batch (at most its newest SHORT_TERM_LIMIT), and one
+    DELETE once the session has more messages than the limit, however many messages came.
     """
+    # Only the newest SHORT_TERM_LIMIT of a batch can survive the trim below: older ones are not written.
+    messages = messages[-_limit("SHORT_TERM_LIMIT"):]
     adapt = connection.ops.adapt_datetimefield_value
     now = adapt(timezone.now())
+    adapted = {}  # a batch mostly shares one created_at
     params = []
     for message in messages:
-        params += [session.owner_id, session.pk, _line_of(message.role, message.content), adapt(message.created_at), now, now]
+        if message.created_at not in adapted:
+            adapted[message.created_at] = adapt(message.created_at)
+        params += [session.owner_id, session.pk, _line_of(message.role, message.content), adapted[message.created_at], now, now]
     with connection.cursor() as cursor:
         # One statement for the batch (a save carries at most MAX_BATCH_MESSAGES: 6,000 parameters).
         cursor.execute(_INSERT_LINES + ", ".join([_LINE_VALUES] * len(messages)), params)

@@ -29,14 +29,17 @@ def env_list(name: str, *, default: list[str]) -> list[str]:
     return [item.strip() for item in raw.split(",") if item.strip()]
 
 
-def env_int(name: str, *, default: int) -> int:
+def env_int(name: str, *, default: int, minimum: int | None = None) -> int:
     raw = os.environ.get(name)
     if not raw:
         return default
     try:
-        return int(raw)
+        value = int(raw)
     except ValueError:
         raise ImproperlyConfigured(f"{name} must be a whole number; got {raw!r}.") from None
+    if minimum is not None and value < minimum:
+        raise ImproperlyConfigured(f"{name} must be {minimum} or more; got {value}.")
+    return value
 
 
 DATA_DIR = Path(os.environ.get("NOVAFORGE_DATA_DIR", BASE_DIR / "memory")).resolve()
@@ -234,7 +237,7 @@ NOVAFORGE = {
     # The user the Python API writes as when none is given.
     "DEFAULT_USER": os.environ.get("NOVAFORGE_USER", "admin"),
     # Memory: lines of short-term memory kept per session (the newest).
-    "SHORT_TERM_LIMIT": env_int("NOVAFORGE_SHORT_TERM_LIMIT", default=50),
+    "SHORT_TERM_LIMIT": env_int("NOVAFORGE_SHORT_TERM_LIMIT", default=50, minimum=1),
     # Memory: reads after which consolidation copies an item into long-term memory.
     "PROMOTE_AFTER_ACCESSES": env_int("NOVAFORGE_PROMOTE_AFTER_ACCESSES", default=3),
     # Memory: a session idle this long gets its episode at the next consolidation.

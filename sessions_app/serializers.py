@@ -196,12 +196,24 @@ class ChatSessionSerializer(StrictFieldsMixin, serializers.ModelSerializer):
         return body
 
 
+class MessageListSerializer(serializers.ListSerializer):
+    """A batch of messages: each plainly valid one is taken as MessageInputSerializer.plain_valid_message
+    returns it, skipping the child's run_validation steps (empty checks, validators, defaults), which
+    have nothing to do for it and cost ~15 µs a message; any other goes through them in full."""
+
+    def run_child_validation(self, data):
+        return MessageInputSerializer.plain_valid_message(data) or super().run_child_validation(data)
+
+
 class MessageInputSerializer(StrictFieldsMixin, serializers.Serializer):
     role = serializers.ChoiceField(choices=Role.choices)
     content = StrictCharField(allow_blank=True, trim_whitespace=False)
     metadata = JSONObjectField(required=False, default=dict)
     created_at = serializers.DateTimeField(required=False)
     message_id = StrictCharField(max_length=64, required=False, allow_null=True, allow_blank=False)
+
+    class Meta:
+        list_serializer_class = MessageListSerializer
 
     def to_internal_value(self, data):
         return self.plain_valid_message(data) or super().to_internal_value(data)

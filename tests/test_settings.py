@@ -25,6 +25,12 @@ def test_a_mistyped_boolean_is_refused_by_name(tmp_path):
     assert "DEBUG must be one of 0, 1, true, false" in result.stderr
 
 
+def test_a_short_term_limit_below_one_is_refused_by_name(tmp_path):
+    result = run_check(tmp_path, NOVAFORGE_SHORT_TERM_LIMIT="0")
+    assert result.returncode != 0
+    assert "NOVAFORGE_SHORT_TERM_LIMIT must be 1 or more; got 0." in result.stderr
+
+
 def test_without_secret_key_one_is_generated_once_and_kept(tmp_path):
     assert run_check(tmp_path).returncode == 0
     key = (tmp_path / "secret_key").read_text()
