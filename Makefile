@@ -32,13 +32,14 @@ test: $(VENV)/.dev-installed
 	$(BIN)/pytest
 
 # Benchmarks against the bare driver and LangChain (installed only here, from bench/requirements.txt):
-# writes docs/benchmarks.md. Knobs: BENCH_MESSAGES, BENCH_SESSIONS, BENCH_ROUNDS (see README).
+# writes BENCH_OUTPUT. Knobs: BENCH_MESSAGES, BENCH_SESSIONS, BENCH_ROUNDS (see README).
+BENCH_OUTPUT ?= docs/benchmarks.md
 $(VENV)/.bench-installed: bench/requirements.txt $(VENV)/.installed
 	$(BIN)/pip install --quiet --disable-pip-version-check -r bench/requirements.txt
 	touch $@
 
 bench: $(VENV)/.bench-installed
-	$(BIN)/python -m bench --output docs/benchmarks.md
+	$(BIN)/python -m bench --output $(BENCH_OUTPUT)
 
 bench-quick: $(VENV)/.installed
 	$(BIN)/python -m bench --quick
