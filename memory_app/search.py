@@ -131,9 +131,11 @@ class _sqlite:
         )
 
 
-# The indexed expressions; a query must spell them exactly so PostgreSQL uses the index.
-PG_MEMORY_VECTOR = f"to_tsvector('english'::regconfig, left(item.title || ' ' || item.text, {PG_INDEXED_CHARS}))"
-PG_MESSAGE_VECTOR = f"to_tsvector('english'::regconfig, left(message.content, {PG_INDEXED_CHARS}))"
+# Each searchable row's tsvector, stored in a generated column (PostgreSQL computes it on every insert and
+# update) and indexed by GIN. Ranking reads the stored vector: from an expression index, ts_rank had to
+# parse every match's text again (3 s for a two-word query over 1,000,000 messages; stored, 100 ms).
+PG_MEMORY_VECTOR = "item.search_vector"
+PG_MESSAGE_VECTOR = "message.search_vector"
 PG_SEARCHABLE = "item.layer IN ('long_term', 'episodic')"  # the partial index's predicate, verbatim
 
 
@@ -236,11 +238,19 @@ SQLITE_MEMORY_RESYNC = [
 ]
 SQLITE_MESSAGE_RESYNC = ["INSERT INTO message_fts(message_fts) VALUES ('rebuild')"]
 
+# The generated columns are not model fields: only PostgreSQL has them, and nothing but search reads them.
+# (A later migration changing the type of `content`, `title` or `text` must drop them first.)
 PG_INDEXES = [
-    f"""CREATE INDEX IF NOT EXISTS memory_item_search ON memory_app_memoryitem
-        USING gin ({PG_MEMORY_VECTOR.replace("item.", "")}) WHERE {PG_SEARCHABLE.replace("item.", "")}""",
-    f"""CREATE INDEX IF NOT EXISTS message_content_search ON sessions_app_message
-        USING gin ({PG_MESSAGE_VECTOR.replace("message.", "")})""",
+    f"""ALTER TABLE memory_app_memoryitem ADD COLUMN IF NOT EXISTS search_vector tsvector GENERATED ALWAYS AS
+        (to_tsvector('english'::regconfig, left(title || ' ' || text, {PG_INDEXED_CHARS}))) STORED""",
+    f"""CREATE INDEX IF NOT EXISTS memory_item_vector_search ON memory_app_memoryitem
+        USING gin (search_vector) WHERE {PG_SEARCHABLE.replace("item.", "")}""",
+    f"""ALTER TABLE sessions_app_message ADD COLUMN IF NOT EXISTS search_vector tsvector GENERATED ALWAYS AS
+        (to_tsvector('english'::regconfig, left(content, {PG_INDEXED_CHARS}))) STORED""",
+    "CREATE INDEX IF NOT EXISTS message_vector_search ON sessions_app_message USING gin (search_vector)",
+    # The expression indexes of the first release, replaced by the two above.
+    "DROP INDEX IF EXISTS memory_item_search",
+    "DROP INDEX IF EXISTS message_content_search",
 ]
 
 
@@ -273,6 +283,8 @@ def install_search_index(db) -> None:
 def uninstall_search_index(db) -> None:
     with db.cursor() as cursor:
         if db.vendor == "postgresql":
+            for table in ("memory_app_memoryitem", "sessions_app_message"):
+                cursor.execute(f"ALTER TABLE {table} DROP COLUMN IF EXISTS search_vector")  # drops its index
             cursor.execute("DROP INDEX IF EXISTS memory_item_search")
             cursor.execute("DROP INDEX IF EXISTS message_content_search")
             return

@@ -1,5 +1,6 @@
-"""Full-text search over memory items and messages: FTS5 tables and triggers on SQLite, GIN expression
-indexes on PostgreSQL (see memory_app/search.py). The SQL depends on the database, hence RunPython."""
+"""Full-text search over memory items and messages: FTS5 tables and triggers on SQLite, stored tsvector
+columns with GIN indexes on PostgreSQL (see memory_app/search.py; 0003 moved existing databases from the
+first release's expression indexes). The SQL depends on the database, hence RunPython."""
 
 from django.db import migrations
 
