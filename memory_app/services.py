@@ -93,12 +93,9 @@ def remember_messages(*, session: ChatSession, messages: Sequence[Message]) -> N
     messages = messages[-_limit("SHORT_TERM_LIMIT"):]
     adapt = connection.ops.adapt_datetimefield_value
     now = adapt(timezone.now())
-    adapted = {}  # a batch mostly shares one created_at
     params = []
     for message in messages:
-        if message.created_at not in adapted:
-            adapted[message.created_at] = adapt(message.created_at)
-        params += [session.owner_id, session.pk, _line_of(message.role, message.content), adapted[message.created_at], now, now]
+        params += [session.owner_id, session.pk, _line_of(message.role, message.content), adapt(message.created_at), now, now]
     with connection.cursor() as cursor:
         # One statement for the batch (a save carries at most MAX_BATCH_MESSAGES: 6,000 parameters).
         cursor.execute(_INSERT_LINES + ", ".join([_LINE_VALUES] * len(messages)), params)
