@@ -7,6 +7,7 @@ from django.conf import settings
 from django.core.exceptions import RequestDataTooBig
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.core.paginator import EmptyPage, Paginator
+from django.db import connections
 from django.http import JsonResponse
 from django.views.defaults import page_not_found
 from rest_framework import exceptions, pagination, parsers, renderers, status, throttling
@@ -49,13 +50,32 @@ class PageNumberPagination(pagination.PageNumberPagination):
     def paginate_queryset(self, queryset, request, view=None):
         page_number, page_size = parse_page_params(request.query_params)
         self.request = request
-        self.page = page_of(queryset, page=page_number, page_size=page_size)
+        ids_first = getattr(view, "paginate_ids_first", False)
+        self.page = page_of(queryset, page=page_number, page_size=page_size, ids_first=ids_first)
         return list(self.page)
 
 
-def page_of(queryset, *, page: int, page_size: int):
-    """One page of `queryset`; a page past the end is a 404 that says how many pages there are."""
-    paginator = Paginator(queryset, page_size)
+class IdsFirstPaginator(Paginator):
+    """On PostgreSQL, picks a page's primary keys in a subquery, then reads only those rows, in the same
+    query. PostgreSQL fetches every row an OFFSET skips from the table, while the keys alone come from
+    an index-only scan: page 1,001 of a user's sessions took 62 ms, this way 6.5 ms. SQLite already
+    skips along the index without reading rows, and given the subquery it walked the owner's whole
+    index testing each row (15 ms against 6 ms), so it pages plainly. For plain model querysets (no
+    values(), union or distinct)."""
+
+    def page(self, number):
+        if connections[self.object_list.db].vendor != "postgresql":
+            return super().page(number)
+        number = self.validate_number(number)
+        bottom = (number - 1) * self.per_page
+        keys = self.object_list.values("pk")[bottom : bottom + self.per_page]
+        return self._get_page(self.object_list.filter(pk__in=keys), number, self)
+
+
+def page_of(queryset, *, page: int, page_size: int, ids_first: bool = False):
+    """One page of `queryset`; a page past the end is a 404 that says how many pages there are.
+    `ids_first` reads the page through IdsFirstPaginator (for long lists of one model)."""
+    paginator = (IdsFirstPaginator if ids_first else Paginator)(queryset, page_size)
     try:
         return paginator.page(page)
     except EmptyPage:

@@ -45,6 +45,7 @@ class ChatSessionViewSet(
     lookup_value_regex = SESSION_ID_REGEX
     http_method_names = ["get", "post", "patch", "delete", "head", "options"]
 
+    paginate_ids_first = True  # a user may have 100,000 sessions: see IdsFirstPaginator
     # Actions whose answer shows no session: its tags are not loaded (a query per request saved).
     ACTIONS_WITHOUT_SESSION_OUTPUT = frozenset({"save", "messages", "destroy"})
 
@@ -158,6 +159,7 @@ class ChatSessionViewSet(
             sessions.qs,
             page=incoming.validated_data.get("page", 1),
             page_size=incoming.validated_data.get("page_size", settings.REST_FRAMEWORK["PAGE_SIZE"]),
+            ids_first=self.paginate_ids_first,
         )
         return Response(page_response(page, ChatSessionSerializer(page.object_list, many=True).data))
 

@@ -3,6 +3,7 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
+from sessions_app import services
 from tests.factories import add_messages, make_conversation, make_session
 
 
@@ -36,6 +37,24 @@ def test_list_pages_with_page_numbers(alice_api, three_sessions):
     second = post(alice_api, "list", page_size=2, page=first["next"]).json()
     assert (first["count"], first["next"], len(first["results"])) == (3, 2, 2)
     assert (second["previous"], second["next"], len(second["results"])) == (1, None, 1)
+
+
+def test_paging_through_the_list_gives_every_session_once_in_list_order(alice_api, alice, bob):
+    now = timezone.now()
+    sessions = [make_session(alice, title=f"chat {n}", started_at=now - timedelta(hours=n)) for n in range(7)]
+    make_session(bob, title="not alice's")
+    services.curate_session(session=sessions[5], is_pinned=True)
+    services.curate_session(session=sessions[2], is_archived=True, tags=["kept"])
+    services.curate_session(session=sessions[3], tags=["work", "later"])
+    expected = [sessions[n].session_id for n in (5, 0, 1, 3, 4, 6)]  # pinned first, archived left out
+
+    posted = [post(alice_api, "list", page_size=4, page=page).json()["results"] for page in (1, 2)]
+    fetched = [alice_api.get(f"/api/sessions/?page_size=4&page={page}").json()["results"] for page in (1, 2)]
+    for pages in (posted, fetched):
+        assert [session["session_id"] for page in pages for session in page] == expected
+        assert [session["tags"] for session in pages[0] if session["session_id"] == sessions[3].session_id] == [
+            ["later", "work"]
+        ]
 
 
 @pytest.mark.parametrize(
