@@ -31,6 +31,14 @@ def test_log_message_stores_each_message_durably_in_order():
     assert loaded["mode"] == "commander"
 
 
+def test_a_logged_message_points_at_its_session_as_it_now_is():
+    logging = LoggingSystem(user="carol")
+    logging.log_message(role="user", content="one")
+    second = logging.log_message(role="assistant", content="two", metadata={"mode": "coder"})
+    assert (second.seq, second.session.message_count, second.session.mode) == (2, 2, "coder")
+    assert second.session.session_id == logging.session_id
+
+
 def test_log_message_with_a_stored_message_id_is_skipped():
     logging = LoggingSystem(user="carol")
     assert logging.log_message(role="user", content="hi", message_id="x").seq == 1
