@@ -130,7 +130,8 @@ def test_malformed_json_is_a_400_that_says_so(alice_api, alice_session):
 
 
 def test_deeply_nested_json_is_a_400(alice_api, alice_session):
-    body = '{"session_id": "%s", "messages": [], "metadata": %s}' % (alice_session.session_id, "[" * 100_000 + "]" * 100_000)
+    nested = "[" * 100_000 + "]" * 100_000
+    body = f'{{"session_id": "{alice_session.session_id}", "messages": [], "metadata": {nested}}}'
     response = alice_api.post("/api/sessions/save", data=body, content_type="application/json")
     assert response.status_code == 400
 
