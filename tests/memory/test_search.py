@@ -130,3 +130,44 @@ def test_a_word_with_too_many_matches_to_rank_answers_newest_first(alice_api, mo
     assert [hit["item"]["id"] for hit in search(alice_api, q="otter")] == [fact["id"] for fact in reversed(facts)]
     monkeypatch.setattr("memory_app.search.RANKED_MATCHES_MAX", 5000)
     assert [hit["item"]["id"] for hit in search(alice_api, q="otter")][0] == facts[0]["id"]  # most otters
+
+
+def _fts_integrity_check(table: str) -> None:
+    """FTS5 compares its index with the content table and raises if they differ."""
+    with connection.cursor() as cursor:
+        cursor.execute(f"INSERT INTO {table}({table}, rank) VALUES ('integrity-check', 1)")
+
+
+def test_messages_are_found_whether_or_not_their_batch_was_indexed(alice_api, alice_session):
+    from memory_app.search import MESSAGE_INDEX_BATCH
+
+    # A full batch (indexed by the insert trigger) and a few more (indexed by the search itself).
+    stored = add_messages(alice_session, *[("user", f"note {n} about ferrets") for n in range(MESSAGE_INDEX_BATCH + 5)])
+    indexed, pending = stored[0], stored[-1]
+    assert len(search(alice_api, q="ferrets", scope="messages", limit=100)) == MESSAGE_INDEX_BATCH + 5
+    newer = add_messages(alice_session, ("user", "ferrets again"), ("user", "a llama, once"), ("user", "a yak"))
+
+    # Edits and deletes on both sides of the indexed mark keep the index equal to the messages.
+    Message = type(indexed)
+    Message.objects.filter(pk=indexed.pk).update(content="now about capybaras")
+    Message.objects.filter(pk=newer[1].pk).update(content="a capybara, once")
+    Message.objects.filter(pk__in=[pending.pk, newer[0].pk]).delete()
+    found = search(alice_api, q="capybara", scope="messages")
+    assert sorted(hit["message"]["seq"] for hit in found) == [indexed.seq, newer[1].seq]
+    assert len(search(alice_api, q="ferrets", scope="messages", limit=100)) == MESSAGE_INDEX_BATCH + 3
+    assert search(alice_api, q="llama", scope="messages") == []
+    if connection.vendor == "sqlite":
+        _fts_integrity_check("message_fts")
+
+
+@pytest.mark.skipif(connection.vendor != "sqlite", reason="the FTS5 index and its triggers are SQLite's")
+def test_a_message_index_that_lost_its_triggers_is_rebuilt_by_migrate(alice_api, alice_session):
+    from memory_app.search import SQLITE_MESSAGE_TRIGGERS, install_search_index
+
+    with connection.cursor() as cursor:  # what Django's rebuild of the messages table does to them
+        for name in SQLITE_MESSAGE_TRIGGERS:
+            cursor.execute(f"DROP TRIGGER {name}")
+    add_messages(alice_session, ("user", "written while the index had no triggers: okapi"))
+    install_search_index(connection)
+    assert [hit["message"]["seq"] for hit in search(alice_api, q="okapi", scope="messages")] == [1]
+    _fts_integrity_check("message_fts")
