@@ -73,20 +73,28 @@ class Plain:
 
     def append(self, session_pk: int, messages: list[dict], now: datetime) -> int:
         """Lock the session, skip stored message_ids, insert, move the counters, add the short-term memory
-        lines, commit."""
+        lines, commit. Without message_ids, one UPDATE locks the session and moves its counters."""
         self.begin()
-        lock = "" if self.is_sqlite else " FOR UPDATE"
-        count, tokens, owner_pk = self.execute(
-            f"SELECT message_count, token_count, owner_id FROM {SESSION_TABLE} WHERE id = ?{lock}", (session_pk,)
-        ).fetchone()
+        stamp = self.timestamp(now)
         retry_keys = [message["message_id"] for message in messages if message.get("message_id")]
         if retry_keys:
+            lock = "" if self.is_sqlite else " FOR UPDATE"
+            count, tokens, owner_pk = self.execute(
+                f"SELECT message_count, token_count, owner_id FROM {SESSION_TABLE} WHERE id = ?{lock}", (session_pk,)
+            ).fetchone()
             marks = ", ".join("?" * len(retry_keys))
             seen = {row[0] for row in self.execute(
                 f"SELECT message_id FROM {MESSAGE_TABLE} WHERE session_id = ? AND message_id IN ({marks})",
                 (session_pk, *retry_keys))}
             messages = [message for message in messages if message.get("message_id") not in seen]
-        stamp = self.timestamp(now)
+        else:
+            count, owner_pk = self.execute(
+                f"UPDATE {SESSION_TABLE} SET message_count = message_count + ?, token_count = token_count + ?, "
+                "mode = CASE WHEN mode = '' THEN ? ELSE mode END, updated_at = ? WHERE id = ? AND ended_at IS NULL "
+                "RETURNING message_count, owner_id",
+                (len(messages), sum(message.get("token_count", 0) for message in messages), "", stamp, session_pk),
+            ).fetchone()
+            count -= len(messages)
         rows = [
             (session_pk, count + n, message["role"], message["content"], self.json(message.get("metadata", {})),
              message.get("message_id"), message.get("token_count", 0), stamp)
@@ -98,10 +106,11 @@ class Plain:
             self.execute(f"INSERT INTO {MESSAGE_TABLE} ({columns}) VALUES ({marks}) RETURNING id", rows[0]).fetchone()
         else:
             self.executemany(f"INSERT INTO {MESSAGE_TABLE} ({columns}) VALUES ({marks})", rows)
-        self.execute(
-            f"UPDATE {SESSION_TABLE} SET message_count = ?, token_count = ?, updated_at = ? WHERE id = ?",
-            (count + len(rows), tokens + sum(row[6] for row in rows), stamp, session_pk),
-        )
+        if retry_keys:
+            self.execute(
+                f"UPDATE {SESSION_TABLE} SET message_count = ?, token_count = ?, updated_at = ? WHERE id = ?",
+                (count + len(rows), tokens + sum(row[6] for row in rows), stamp, session_pk),
+            )
         self.remember(owner_pk, session_pk, rows, count + len(rows))
         self.commit()
         return len(rows)

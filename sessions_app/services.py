@@ -105,6 +105,8 @@ def append_messages(*, session: ChatSession, messages: Sequence[NewMessage]) -> 
        concurrent writers get consecutive seq ranges, never the same seq and never a gap.
     3. Drop messages whose message_id is stored already (a retried request) or repeated in the batch.
     4. Insert the rest with one prepared statement and move the session's counters in one more.
+    Messages without a message_id (the common single append) cannot be duplicates: for them one UPDATE
+    takes the lock, moves the counters and returns them, and the seqs follow from what it returns.
     """
     now = timezone.now()
     candidates = [
@@ -120,9 +122,14 @@ def append_messages(*, session: ChatSession, messages: Sequence[NewMessage]) -> 
         for message in messages
     ]
     values = _column_values(candidates)
+    retry_keys = {row.message_id for row in candidates if row.message_id}
     with transaction.atomic():
-        locked = _lock_counters(session)
-        retry_keys = {row.message_id for row in candidates if row.message_id}
+        if candidates and not retry_keys:
+            locked = _claim_seqs(session, candidates, now)
+            first_seq = locked.message_count - len(candidates) + 1
+        else:
+            locked = _lock_counters(session)
+            first_seq = locked.message_count + 1
         seen = (
             set(Message.objects.filter(session_id=locked.pk, message_id__in=retry_keys).values_list("message_id", flat=True))
             if retry_keys
@@ -134,20 +141,24 @@ def append_messages(*, session: ChatSession, messages: Sequence[NewMessage]) -> 
                 if row.message_id in seen:
                     continue
                 seen.add(row.message_id)
-            row.seq = row_values[_SEQ_INDEX] = locked.message_count + len(rows) + 1
+            row.seq = row_values[_SEQ_INDEX] = first_seq + len(rows)
             _cache_session(row, locked)  # the stored rows point at the session as it now is
             rows.append(row)
             params.append(row_values)
         if rows:
             _insert_messages(rows, params)
-            locked.message_count += len(rows)
-            locked.token_count += sum(row.token_count for row in rows)
-            locked.updated_at = now
-            if not locked.mode:
-                locked.mode = next((_mode_of(row.metadata) for row in rows if _mode_of(row.metadata)), "")
-            _store_counters(locked)
+            if retry_keys:
+                locked.message_count += len(rows)
+                locked.token_count += sum(row.token_count for row in rows)
+                locked.updated_at = now
+                locked.mode = locked.mode or _first_mode(rows)
+                _store_counters(locked)
             messages_appended.send(sender=ChatSession, session=locked, messages=rows)
     return AppendResult(session=locked, messages=rows, duplicates=len(messages) - len(rows))
+
+
+def _first_mode(rows: list[Message]) -> str:
+    return next((_mode_of(row.metadata) for row in rows if _mode_of(row.metadata)), "")
 
 
 # The lock and the counters in SQL: compiling the ORM's get() and save() for them cost more Python per
@@ -157,6 +168,10 @@ _LOCK_COUNTERS = f"""
     SELECT message_count, token_count, mode, ended_at IS NOT NULL FROM {_SESSION_TABLE} WHERE id = %s"""
 _STORE_COUNTERS = f"""
     UPDATE {_SESSION_TABLE} SET message_count = %s, token_count = %s, mode = %s, updated_at = %s WHERE id = %s"""
+_CLAIM_SEQS = f"""
+    UPDATE {_SESSION_TABLE} SET message_count = message_count + %s, token_count = token_count + %s,
+        mode = CASE WHEN mode = '' THEN %s ELSE mode END, updated_at = %s
+    WHERE id = %s AND ended_at IS NULL RETURNING message_count, token_count, mode"""
 
 
 def _lock_counters(session: ChatSession) -> ChatSession:
@@ -174,6 +189,26 @@ def _lock_counters(session: ChatSession) -> ChatSession:
         raise ValidationError({"session_id": f"Session {session.session_id} has ended; start a new one."})
     locked = copy(session)
     locked.message_count, locked.token_count, locked.mode = message_count, token_count, mode
+    return locked
+
+
+def _claim_seqs(session: ChatSession, rows: list[Message], now: datetime) -> ChatSession:
+    """Lock `session` and add `rows` to its counters in one statement; a copy of it as it now is.
+    Raises as _lock_counters does when the session has ended or is gone."""
+    connection = connections[ChatSession.objects.db]
+    tokens = sum(row.token_count for row in rows)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            _CLAIM_SEQS,
+            [len(rows), tokens, _first_mode(rows), connection.ops.adapt_datetimefield_value(now), session.pk],
+        )
+        stored = cursor.fetchone()
+    if stored is None:
+        _lock_counters(session)  # raises: the session has ended or is gone
+        raise ChatSession.DoesNotExist(f"Session {session.session_id} could not be written.")
+    locked = copy(session)
+    locked.message_count, locked.token_count, locked.mode = stored
+    locked.updated_at = now
     return locked
 
 

@@ -52,3 +52,35 @@ def test_concurrent_writers_get_contiguous_seqs():
     seqs = list(Message.objects.filter(session=session).order_by("seq").values_list("seq", flat=True))
     assert seqs == list(range(1, 61))
     assert ChatSession.objects.get(pk=session.pk).message_count == 60
+
+
+@pytest.mark.parametrize("message_id", [None, "m-1"], ids=["plain", "with-message-id"])
+def test_the_counters_and_mode_move_with_each_append(alice_session, message_id):
+    first = services.append_messages(
+        session=alice_session, messages=[NewMessage(role="user", content="one two three", message_id=message_id)]
+    )
+    second = services.append_messages(
+        session=first.session,
+        messages=[NewMessage(role="assistant", content="four", metadata={"mode": "coder"}),
+                  NewMessage(role="user", content="five", metadata={"mode": "writer"})],
+    )
+    stored = ChatSession.objects.get(pk=alice_session.pk)
+    assert [m.seq for m in second.messages] == [2, 3]
+    assert (stored.message_count, stored.mode) == (3, "coder")  # the first mode given is kept
+    assert stored.token_count == sum(Message.objects.filter(session=stored).values_list("token_count", flat=True))
+    assert (second.session.message_count, second.session.token_count, second.session.mode) == (
+        stored.message_count, stored.token_count, stored.mode)
+
+
+@pytest.mark.parametrize("message_id", [None, "m-1"], ids=["plain", "with-message-id"])
+def test_appending_to_an_ended_or_deleted_session_writes_nothing(alice_session, message_id):
+    from django.core.exceptions import ValidationError
+
+    services.end_session(session=alice_session)
+    with pytest.raises(ValidationError, match="has ended"):
+        services.append_messages(session=alice_session, messages=[NewMessage(role="user", content="late", message_id=message_id)])
+    assert ChatSession.objects.get(pk=alice_session.pk).message_count == 0
+    ChatSession.objects.filter(pk=alice_session.pk).delete()
+    with pytest.raises(ChatSession.DoesNotExist):
+        services.append_messages(session=alice_session, messages=[NewMessage(role="user", content="gone", message_id=message_id)])
+    assert not Message.objects.filter(session_id=alice_session.pk).exists()
