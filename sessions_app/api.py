@@ -8,6 +8,7 @@ from rest_framework.exceptions import ValidationError
 from rest_framework.response import Response
 
 from novaforge.api import page_of, page_response
+from novaforge.collector import collector_paused
 
 from . import services
 from .filters import ChatSessionFilter, MessageFilter
@@ -170,12 +171,13 @@ class ChatSessionViewSet(
         incoming.is_valid(raise_exception=True)
         data = incoming.validated_data
         session = self._owned_session(data["session_id"])
-        # One more than asked for tells whether there is a next part without a count query.
-        messages = list(session.messages.after_seq(data["after_seq"]).as_rows()[: data["limit"] + 1])
-        has_more = len(messages) > data["limit"]
-        messages = messages[: data["limit"]]
-        body = ChatSessionSerializer(session).data
-        body["messages"] = MessageSerializer(messages, many=True).data
+        with collector_paused():
+            # One more than asked for tells whether there is a next part without a count query.
+            messages = list(session.messages.after_seq(data["after_seq"]).as_rows()[: data["limit"] + 1])
+            has_more = len(messages) > data["limit"]
+            messages = messages[: data["limit"]]
+            body = ChatSessionSerializer(session).data
+            body["messages"] = MessageSerializer(messages, many=True).data
         body["next_after_seq"] = messages[-1]["seq"] if has_more else None
         return Response(body)
 

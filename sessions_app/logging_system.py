@@ -17,6 +17,8 @@ from django.conf import settings  # noqa: E402  (Django must be set up before mo
 from django.contrib.auth import get_user_model  # noqa: E402
 from django.core.exceptions import ValidationError  # noqa: E402
 
+from novaforge.collector import collector_paused  # noqa: E402
+
 from . import services  # noqa: E402
 from .filters import ChatSessionFilter  # noqa: E402
 from .models import ChatSession, Message, MessageFeedback  # noqa: E402
@@ -108,7 +110,8 @@ class LoggingSystem:
         """A session of this user (the current one by default) with all its messages."""
         session = self._owned(session_id) if session_id else self.session
         body = ChatSessionSerializer(session).data
-        body["messages"] = MessageSerializer(session.messages.as_rows(), many=True).data
+        with collector_paused():
+            body["messages"] = MessageSerializer(session.messages.as_rows(), many=True).data
         return body
 
     def list_sessions(self, **filters) -> list[dict]:
