@@ -7,10 +7,9 @@ from novaforge.collector import collector_paused
 
 def test_the_collector_is_off_inside_and_back_on_after_even_on_error():
     assert gc.isenabled()
-    with pytest.raises(RuntimeError):
-        with collector_paused():
-            assert not gc.isenabled()
-            raise RuntimeError("a failed load")
+    with pytest.raises(RuntimeError), collector_paused():
+        assert not gc.isenabled()
+        raise RuntimeError("a failed load")
     assert gc.isenabled()
 
 
