@@ -13,8 +13,7 @@ def _save(api, session, *messages):
 def test_a_surrogate_character_is_refused_with_its_code_point(alice_api, alice_session):
     response = alice_api.post(
         "/api/sessions/save",
-        data='{"session_id": "%s", "messages": [{"role": "user", "content": "bad \\ud800 text"}]}'
-        % alice_session.session_id,
+        data=f'{{"session_id": "{alice_session.session_id}", "messages": [{{"role": "user", "content": "bad \\ud800 text"}}]}}',
         content_type="application/json",
     )
     assert response.status_code == 400
