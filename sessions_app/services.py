@@ -108,6 +108,22 @@ def append_messages(*, session: ChatSession, messages: Sequence[NewMessage]) -> 
     Messages without a message_id (the common single append) cannot be duplicates: for them one UPDATE
     takes the lock, moves the counters and returns them, and the seqs follow from what it returns.
     """
+    batch = _prepare(session, messages)
+    with transaction.atomic():
+        return _store(session, batch)
+
+
+@dataclass(frozen=True)
+class _Batch:
+    """Messages ready to store: tokens counted and every column value but seq prepared, without a lock."""
+
+    rows: list[Message]
+    values: list[list]  # each row's _column_values
+    retry_keys: set[str]  # the message_ids given
+    now: datetime
+
+
+def _prepare(session: ChatSession, messages: Sequence[NewMessage]) -> _Batch:
     now = timezone.now()
     candidates = [
         Message(
@@ -121,40 +137,44 @@ def append_messages(*, session: ChatSession, messages: Sequence[NewMessage]) -> 
         )
         for message in messages
     ]
-    values = _column_values(candidates)
     retry_keys = {row.message_id for row in candidates if row.message_id}
-    with transaction.atomic():
-        if candidates and not retry_keys:
-            locked = _claim_seqs(session, candidates, now)
-            first_seq = locked.message_count - len(candidates) + 1
-        else:
-            locked = _lock_counters(session)
-            first_seq = locked.message_count + 1
-        seen = (
-            set(Message.objects.filter(session_id=locked.pk, message_id__in=retry_keys).values_list("message_id", flat=True))
-            if retry_keys
-            else set()
-        )
-        rows, params = [], []
-        for row, row_values in zip(candidates, values):
-            if row.message_id:
-                if row.message_id in seen:
-                    continue
-                seen.add(row.message_id)
-            row.seq = row_values[_SEQ_INDEX] = first_seq + len(rows)
-            _cache_session(row, locked)  # the stored rows point at the session as it now is
-            rows.append(row)
-            params.append(row_values)
-        if rows:
-            _insert_messages(rows, params)
-            if retry_keys:
-                locked.message_count += len(rows)
-                locked.token_count += sum(row.token_count for row in rows)
-                locked.updated_at = now
-                locked.mode = locked.mode or _first_mode(rows)
-                _store_counters(locked)
-            messages_appended.send(sender=ChatSession, session=locked, messages=rows)
-    return AppendResult(session=locked, messages=rows, duplicates=len(messages) - len(rows))
+    return _Batch(rows=candidates, values=_column_values(candidates), retry_keys=retry_keys, now=now)
+
+
+def _store(session: ChatSession, batch: _Batch) -> AppendResult:
+    """Steps 2-4 of append_messages; runs inside the caller's transaction."""
+    candidates, retry_keys, now = batch.rows, batch.retry_keys, batch.now
+    if candidates and not retry_keys:
+        locked = _claim_seqs(session, candidates, now)
+        first_seq = locked.message_count - len(candidates) + 1
+    else:
+        locked = _lock_counters(session)
+        first_seq = locked.message_count + 1
+    seen = (
+        set(Message.objects.filter(session_id=locked.pk, message_id__in=retry_keys).values_list("message_id", flat=True))
+        if retry_keys
+        else set()
+    )
+    rows, params = [], []
+    for row, row_values in zip(candidates, batch.values):
+        if row.message_id:
+            if row.message_id in seen:
+                continue
+            seen.add(row.message_id)
+        row.seq = row_values[_SEQ_INDEX] = first_seq + len(rows)
+        _cache_session(row, locked)  # the stored rows point at the session as it now is
+        rows.append(row)
+        params.append(row_values)
+    if rows:
+        _insert_messages(rows, params)
+        if retry_keys:
+            locked.message_count += len(rows)
+            locked.token_count += sum(row.token_count for row in rows)
+            locked.updated_at = now
+            locked.mode = locked.mode or _first_mode(rows)
+            _store_counters(locked)
+        messages_appended.send(sender=ChatSession, session=locked, messages=rows)
+    return AppendResult(session=locked, messages=rows, duplicates=len(candidates) - len(rows))
 
 
 def _first_mode(rows: list[Message]) -> str:
@@ -293,10 +313,11 @@ def save_to_session(
     *, session: ChatSession, messages: Sequence[NewMessage], **changes
 ) -> AppendResult:
     """The seed's save: apply title/metadata changes and append `messages`, all or nothing."""
+    batch = _prepare(session, messages)  # before the transaction, as append_messages does
     with transaction.atomic():
         if changes:
             session = update_session(session=session, **changes)
-        return append_messages(session=session, messages=messages)
+        return _store(session, batch)
 
 
 def end_session(*, session: ChatSession) -> ChatSession:

@@ -84,3 +84,26 @@ def test_appending_to_an_ended_or_deleted_session_writes_nothing(alice_session, 
     with pytest.raises(ChatSession.DoesNotExist):
         services.append_messages(session=alice_session, messages=[NewMessage(role="user", content="gone", message_id=message_id)])
     assert not Message.objects.filter(session_id=alice_session.pk).exists()
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize("write", ["append", "save"])
+def test_tokens_are_counted_before_the_write_transaction_begins(monkeypatch, write):
+    # On SQLite the transaction holds the database's one write lock: counting inside it made
+    # concurrent saves queue behind each other's token counting.
+    session = make_session(make_user("dave"))
+    counted_in_transaction = []
+
+    def count_tokens(text):
+        counted_in_transaction.append(connection.in_atomic_block)
+        return len(text)
+
+    monkeypatch.setattr(services, "count_tokens", count_tokens)
+    messages = [NewMessage(role="user", content="hello"), NewMessage(role="assistant", content="hi there")]
+    if write == "append":
+        result = services.append_messages(session=session, messages=messages)
+    else:
+        result = services.save_to_session(session=session, messages=messages, title="Greetings")
+    assert counted_in_transaction == [False, False]
+    assert [m.token_count for m in result.messages] == [5, 8]
+    assert ChatSession.objects.get(pk=session.pk).token_count == 13
