@@ -150,11 +150,7 @@ def _store(session: ChatSession, batch: _Batch) -> AppendResult:
     else:
         locked = _lock_counters(session)
         first_seq = locked.message_count + 1
-    seen = (
-        set(Message.objects.filter(session_id=locked.pk, message_id__in=retry_keys).values_list("message_id", flat=True))
-        if retry_keys
-        else set()
-    )
+    seen = _stored_message_ids(locked, retry_keys) if retry_keys else set()
     rows, params = [], []
     for row, row_values in zip(candidates, batch.values):
         if row.message_id:
@@ -163,6 +159,7 @@ def _store(session: ChatSession, batch: _Batch) -> AppendResult:
             seen.add(row.message_id)
         row.seq = row_values[_SEQ_INDEX] = first_seq + len(rows)
         _cache_session(row, locked)  # the stored rows point at the session as it now is
+        _cache_feedback(row, None)  # and have no rating yet: reading one would be a query
         rows.append(row)
         params.append(row_values)
     if rows:
@@ -188,10 +185,20 @@ _LOCK_COUNTERS = f"""
     SELECT message_count, token_count, mode, ended_at IS NOT NULL FROM {_SESSION_TABLE} WHERE id = %s"""
 _STORE_COUNTERS = f"""
     UPDATE {_SESSION_TABLE} SET message_count = %s, token_count = %s, mode = %s, updated_at = %s WHERE id = %s"""
+_STORED_MESSAGE_IDS = f"SELECT message_id FROM {Message._meta.db_table} WHERE session_id = %s AND message_id IN "
 _CLAIM_SEQS = f"""
     UPDATE {_SESSION_TABLE} SET message_count = message_count + %s, token_count = token_count + %s,
         mode = CASE WHEN mode = '' THEN %s ELSE mode END, updated_at = %s
     WHERE id = %s AND ended_at IS NULL RETURNING message_count, token_count, mode"""
+
+
+def _stored_message_ids(session: ChatSession, message_ids: set[str]) -> set[str]:
+    """Which of `message_ids` `session` holds already (in SQL: the ORM's query cost ~0.2 ms to build)."""
+    connection = connections[Message.objects.db]
+    marks = ", ".join(["%s"] * len(message_ids))
+    with connection.cursor() as cursor:
+        cursor.execute(_STORED_MESSAGE_IDS + f"({marks})", [session.pk, *message_ids])
+        return {message_id for (message_id,) in cursor.fetchall()}
 
 
 def _lock_counters(session: ChatSession) -> ChatSession:
@@ -262,6 +269,7 @@ def _adapter(field, connection):
 # What `message.session = ...` does for an instance already known to be the right row, without the
 # descriptor's checks (a measurable part of building 1,000 rows).
 _cache_session = Message.session.field.set_cached_value
+_cache_feedback = Message.feedback.related.set_cached_value
 
 # Every column of a message but its primary key, in INSERT order.
 _MESSAGE_FIELDS = [field for field in Message._meta.concrete_fields if not field.primary_key]

@@ -1,5 +1,8 @@
 import re
 
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+
 from sessions_app.models import ChatSession, Message
 from tests.factories import add_messages
 
@@ -65,6 +68,14 @@ def test_posting_one_message_answers_201_and_a_retry_200(alice_api, alice_sessio
     assert created.status_code == 201 and created.json()["seq"] == 1
     assert retried.status_code == 200 and retried.json()["seq"] == 1
     assert alice_session.messages.count() == 1
+
+
+def test_posting_a_message_does_not_look_up_a_rating_it_cannot_have_yet(alice_api, alice_session):
+    url = f"/api/sessions/{alice_session.session_id}/messages/"
+    with CaptureQueriesContext(connection) as captured:
+        created = alice_api.post(url, {"role": "assistant", "content": "hello"}, format="json")
+    assert created.status_code == 201 and created.json()["feedback"] is None
+    assert not [query["sql"] for query in captured if "messagefeedback" in query["sql"]]
 
 
 def test_posting_a_bad_message_names_the_field(alice_api, alice_session):
