@@ -155,7 +155,8 @@ class _postgresql:
     def reading():
         """The search's statements in one transaction, planned without parallel workers: starting one
         took ~8 ms here, ten times the whole search for a rare word. Other queries (the analytics
-        rollups) keep their parallel plans."""
+        rollups) keep their parallel plans; inside a caller's transaction the setting lasts until it
+        ends, and only light reads follow a search (recall, context assembly)."""
         with transaction.atomic(), connection.cursor() as cursor:
             cursor.execute("SET LOCAL max_parallel_workers_per_gather = 0")
             yield
