@@ -129,6 +129,9 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     }
     # A file, not Django's shared-cache memory database: threads in concurrency tests need real locking.
     DATABASES["default"]["TEST"] = {"NAME": str(DATA_DIR / "test_novaforge.sqlite3")}
+elif DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+    # Django's backend with timestamps parsed by psycopg's C loader (see novaforge/db/postgresql/base.py).
+    DATABASES["default"]["ENGINE"] = "novaforge.db.postgresql"
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
