@@ -69,6 +69,11 @@ class Plain:
     def close(self):
         self.connection.close()
 
+    def settle(self) -> None:
+        """Do now the upkeep a burst of writes leaves to the database's background (PostgreSQL's
+        autovacuum, SQLite's WAL checkpoint), so reads measured next do not share the machine with it."""
+        self.connection.execute("PRAGMA wal_checkpoint(TRUNCATE)" if self.is_sqlite else "VACUUM (ANALYZE)")
+
     # The statements of one append, as services.append_messages and its memory receiver send them.
 
     def append(self, session_pk: int, messages: list[dict], now: datetime) -> int:

@@ -398,6 +398,7 @@ def run_all(sizes: Sizes, data_dir: Path, progress) -> list[Line]:
         with Server("novaforge.wsgi", env) as ours_server, Server("bench.plain_wsgi:application", env) as plain_server:
             progress("HTTP appends")
             lines.extend(http_appends(bench, ours_server, plain_server))
+            bench.plain.settle()
             progress("loads")
             lines.extend(loads(bench, ours_server, plain_server))
             progress("list")
