@@ -5,7 +5,7 @@ from rest_framework.routers import DefaultRouter
 
 from exports_app.api import SessionExportView
 from memory_app.api import MemoryConsolidateView, MemoryContextView, MemoryItemViewSet, MemorySearchView
-from sessions_app.analytics_api import AnalyticsSummaryView
+from analytics_app.api import AnalyticsSummaryView
 from sessions_app.api import ChatSessionViewSet
 from sessions_app.curation_api import MessageFeedbackView, RetentionPolicyView, ShareLinkViewSet
 from sessions_app.share_views import shared_session
@@ -48,6 +48,7 @@ urlpatterns = [
     path("accounts/", include("django.contrib.auth.urls")),
     re_path(r"^share/(?P<token>[^/]+)/?$", shared_session, name="shared-session"),
     re_path(r"^api/analytics/summary/?$", AnalyticsSummaryView.as_view(), name="analytics-summary"),
+    path("", include("analytics_app.urls")),
     path("", include("sessions_app.urls")),
 ]
 

@@ -31,6 +31,4 @@ urlpatterns = [
     path("sessions/<session_id:session_id>/curate", curation_views.curate_session, name="curate"),
     path("sessions/<session_id:session_id>/share", curation_views.share_session, name="share"),
     path("sessions/<session_id:session_id>/messages/<int:seq>/rate", curation_views.rate_message, name="rate"),
-    path("analytics/", views.analytics_page, name="analytics"),
-    path("analytics", views.analytics_page),
 ]

@@ -1,4 +1,4 @@
-"""HTML pages: the session list, one conversation, and analytics. Writes go through services."""
+"""HTML pages: the session list and one conversation. Writes go through services."""
 
 from django.contrib import messages as flash
 from django.contrib.auth.decorators import login_required
@@ -7,9 +7,9 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_POST
 
-from . import analytics, charts, services
+from . import extensions, services
 from .filters import ChatSessionFilter
-from .forms import AnalyticsWindowForm, RenameSessionForm
+from .forms import RenameSessionForm
 from .models import ChatSession
 
 SESSIONS_PER_PAGE = 25
@@ -49,7 +49,7 @@ def session_list(request):
             "page": page,
             "modes": modes,
             "sorts": SORTS,
-            "stats": analytics.overview(user=request.user, now=timezone.now()),
+            "stats": extensions.list_overview(user=request.user, now=timezone.now()),
             "is_filtered": any(request.GET.get(name) for name in sessions.form.fields),
         },
     )
@@ -119,15 +119,3 @@ def delete_session(request, session_id):
     services.delete_session(session=session)
     flash.success(request, f"Deleted “{title}”.")
     return redirect("sessions:list")
-
-
-@login_required
-@require_GET
-def analytics_page(request):
-    form = AnalyticsWindowForm(request.GET)
-    summary = analytics.summarize(user=request.user, window=form.cleaned_data["window"]) if form.is_valid() else None
-    return render(
-        request,
-        "analytics/summary.html",
-        {"form": form, "summary": summary, "charts": charts.summary_charts(summary) if summary else None},
-    )

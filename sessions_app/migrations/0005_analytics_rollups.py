@@ -5,20 +5,6 @@ from django.conf import settings
 from django.db import migrations, models
 
 
-def install(apps, schema_editor):
-    # Every day that already has messages starts stale: the post_migrate refresh fills its rollups.
-    from sessions_app.rollups import install_stale_triggers, mark_every_day_stale
-
-    install_stale_triggers(schema_editor.connection)
-    mark_every_day_stale(schema_editor.connection)
-
-
-def uninstall(apps, schema_editor):
-    from sessions_app.rollups import uninstall_stale_triggers
-
-    uninstall_stale_triggers(schema_editor.connection)
-
-
 class Migration(migrations.Migration):
 
     dependencies = [
@@ -81,5 +67,6 @@ class Migration(migrations.Migration):
                 'indexes': [models.Index(fields=['owner', 'day'], name='stale_day_owner_day')],
             },
         ),
-        migrations.RunPython(install, uninstall),
+        # The triggers that keep these tables true are installed by analytics_app's first migration,
+        # where the tables moved.
     ]

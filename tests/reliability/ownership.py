@@ -6,11 +6,10 @@ from django.contrib.auth import get_user_model
 from django.core import serializers
 from django.db import models
 
-PROJECT_APPS = ("sessions_app", "memory_app", "exports_app")
-
-
 def project_models() -> list[type[models.Model]]:
-    return [model for app in PROJECT_APPS for model in apps.get_app_config(app).get_models()]
+    """The models of every NovaForge app (the installed apps named `*_app`), so a new app is covered."""
+    project_apps = [app for app in apps.get_app_configs() if app.name.endswith("_app")]
+    return [model for app in project_apps for model in app.get_models()]
 
 
 def rows_of_session(session) -> dict[type[models.Model], list]:
@@ -65,8 +64,8 @@ def rows_owned_by(user) -> dict[str, list]:
 
 # Analytics rollups and their stale marks: caches derived from messages, which a user's own summary
 # rightly rewrites. Whose they are is still checked, through rows_owned_by().
-DERIVED_MODELS = ("sessions_app.staleday", "sessions_app.dailyactivity", "sessions_app.dailylatency",
-                  "sessions_app.dailytooluse")
+DERIVED_MODELS = ("analytics_app.staleday", "analytics_app.dailyactivity", "analytics_app.dailylatency",
+                  "analytics_app.dailytooluse")
 
 
 def snapshot() -> dict[tuple, dict]:

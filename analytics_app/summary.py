@@ -14,8 +14,9 @@ from datetime import UTC, date, datetime, time, timedelta
 from django.db.models import Count, Q, Sum
 from django.db.models.functions import Coalesce, Substr
 
+from sessions_app.models import ChatSession, Message, Role
+
 from . import rollups
-from .models import ChatSession, Message, Role
 from .rollups import PeriodStart
 
 GRANULARITIES = ("day", "week", "month")

@@ -34,7 +34,9 @@ from django.db.models import (
 )
 from django.db.models.functions import Cast, Ceil, Coalesce, Ln, Trunc
 
-from .models import DailyActivity, DailyLatency, DailyToolUse, Message, Role, StaleDay
+from sessions_app.models import Message, Role
+
+from .models import DailyActivity, DailyLatency, DailyToolUse, StaleDay
 
 # Bucket i of the latency histogram holds latencies in (GAMMA^(i-1), GAMMA^i] ms: a value read back from
 # a bucket is within 1% of every latency in it.

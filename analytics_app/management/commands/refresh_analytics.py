@@ -2,8 +2,8 @@ from django.core.management.base import BaseCommand
 from django.db import connection
 from tqdm import tqdm
 
-from sessions_app import rollups
-from sessions_app.models import StaleDay
+from analytics_app import rollups
+from analytics_app.models import StaleDay
 
 
 class Command(BaseCommand):

@@ -4,8 +4,8 @@ from rest_framework.exceptions import ValidationError
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from .analytics import GRANULARITIES, summarize
 from .forms import AnalyticsWindowForm
+from .summary import GRANULARITIES, summarize
 
 
 class AnalyticsSummaryView(APIView):

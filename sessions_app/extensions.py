@@ -1,0 +1,33 @@
+"""What the apps built on sessions add to its pages and API. Each fills these in its AppConfig.ready(),
+so sessions_app never imports the apps above it (the import-linter contract in setup.cfg)."""
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+
+# The session list's statistics panel: (user, now) -> dict, or nothing to show.
+_list_overview: Callable[..., dict] | None = None
+
+
+def register_list_overview(provider: Callable[..., dict]) -> None:
+    global _list_overview
+    _list_overview = provider
+
+
+def list_overview(*, user, now: datetime) -> dict | None:
+    return _list_overview(user=user, now=now) if _list_overview else None
+
+
+@dataclass(frozen=True)
+class ExportFormat:
+    name: str  # the `format` value of POST /api/sessions/export
+    label: str
+
+
+# The conversation page's export buttons, in the order they are registered.
+export_formats: list[ExportFormat] = []
+
+
+def register_export_format(name: str, label: str) -> None:
+    if all(known.name != name for known in export_formats):
+        export_formats.append(ExportFormat(name=name, label=label))
