@@ -6,6 +6,7 @@ from rest_framework.exceptions import NotFound, ValidationError
 from rest_framework.views import APIView
 
 from sessions_app.filters import ChatSessionFilter
+from sessions_app.ids import SESSION_ID_LENGTH, SESSION_ID_PATTERN
 from sessions_app.models import ChatSession
 
 from . import services
@@ -15,7 +16,7 @@ from .formats import FORMATS
 class ExportInputSerializer(serializers.Serializer):
     format = serializers.ChoiceField(choices=list(FORMATS))
     session_ids = serializers.ListField(
-        child=serializers.RegexField(r"^[0-9a-f]{12}$", max_length=12), required=False, max_length=10_000,
+        child=serializers.RegexField(SESSION_ID_PATTERN, max_length=SESSION_ID_LENGTH), required=False, max_length=10_000,
         help_text="Only these sessions (all must be yours); without it, every session the filters select.",
     )
     redact_pii = serializers.BooleanField(default=False)

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import orjson
 
+from sessions_app.ids import SESSION_ID_REGEX
 from sessions_app.models import Role
 from sessions_app.services import NewMessage
 
@@ -17,7 +18,7 @@ from .importers import ImportFileError, IncomingConversation, from_iso, load_jso
 
 ARCHIVE_FORMAT = "novaforge-session-archive"
 ARCHIVE_VERSION = 1
-SESSION_ID = re.compile(r"[0-9a-f]{12}")
+SESSION_ID = re.compile(SESSION_ID_REGEX)
 
 ARCHIVE_TURN = turn_type(
     "ArchivedTurn",

@@ -17,8 +17,9 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 
+from curation_app.models import MessageFeedback
 from sessions_app import services as session_services
-from sessions_app.models import ChatSession, MessageFeedback
+from sessions_app.models import ChatSession
 
 from .archive import ARCHIVE_TURN, archive_document, archive_path, parse_archive
 from .conversations import Conversation, iter_conversations, turn_type
@@ -258,6 +259,11 @@ def archive_sessions(
 # Imports ------------------------------------------------------------------------------------------
 
 PARSERS = {"archive": parse_archive, "chatgpt": parse_chatgpt, "claude": parse_claude, "jsonl": parse_jsonl}
+
+
+def archive_for_retention(sender, *, session: ChatSession, **kwargs) -> None:
+    """Retention's request to archive `session` before deleting it (curation_app's archive_requested)."""
+    archive_sessions(sessions=ChatSession.objects.filter(pk=session.pk))
 
 
 @dataclass

@@ -1,7 +1,7 @@
 import django_filters
 from django import forms
 
-from sessions_app.serializers import SESSION_ID_PATTERN
+from sessions_app.ids import SESSION_ID_ERROR, SESSION_ID_PATTERN
 
 from .models import CATEGORY_PATTERN, MONTH_PATTERN, Layer, MemoryItem, TaskStatus
 from .serializers import CATEGORY_ERROR
@@ -20,7 +20,7 @@ class MemoryItemFilter(django_filters.FilterSet):
     layer = django_filters.ChoiceFilter(choices=Layer.choices)
     category = PatternFilter(regex=CATEGORY_PATTERN, message=CATEGORY_ERROR)
     session_id = PatternFilter(
-        field_name="session__session_id", regex=SESSION_ID_PATTERN, message="Must be 12 lowercase hex characters."
+        field_name="session__session_id", regex=SESSION_ID_PATTERN, message=SESSION_ID_ERROR
     )
     status = django_filters.ChoiceFilter(choices=TaskStatus.choices)
     month = PatternFilter(regex=MONTH_PATTERN, message="Use YYYY-MM.")

@@ -76,6 +76,7 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "sessions_app",
+    "curation_app",
     "analytics_app",
     "memory_app",
     "exports_app",

@@ -3,12 +3,13 @@ from django.urls import include, path, re_path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 from rest_framework.routers import DefaultRouter
 
+from analytics_app.api import AnalyticsSummaryView
+from curation_app.api import MessageFeedbackView, RetentionPolicyView, ShareLinkViewSet
+from curation_app.share_views import shared_session
 from exports_app.api import SessionExportView
 from memory_app.api import MemoryConsolidateView, MemoryContextView, MemoryItemViewSet, MemorySearchView
-from analytics_app.api import AnalyticsSummaryView
 from sessions_app.api import ChatSessionViewSet
-from sessions_app.curation_api import MessageFeedbackView, RetentionPolicyView, ShareLinkViewSet
-from sessions_app.share_views import shared_session
+from sessions_app.ids import SESSION_ID_REGEX
 
 
 class OptionalSlashRouter(DefaultRouter):
@@ -34,7 +35,7 @@ urlpatterns = [
     re_path(r"^api/memory/consolidate/?$", MemoryConsolidateView.as_view(), name="memory-consolidate"),
     re_path(r"^memory/?", include("memory_app.urls")),
     re_path(
-        r"^api/sessions/(?P<session_id>[0-9a-f]{12})/messages/(?P<seq>[0-9]{1,9})/feedback/?$",
+        rf"^api/sessions/(?P<session_id>{SESSION_ID_REGEX})/messages/(?P<seq>[0-9]{{1,9}})/feedback/?$",
         MessageFeedbackView.as_view(),
         name="message-feedback",
     ),
@@ -49,6 +50,7 @@ urlpatterns = [
     re_path(r"^share/(?P<token>[^/]+)/?$", shared_session, name="shared-session"),
     re_path(r"^api/analytics/summary/?$", AnalyticsSummaryView.as_view(), name="analytics-summary"),
     path("", include("analytics_app.urls")),
+    path("", include("curation_app.urls")),
     path("", include("sessions_app.urls")),
 ]
 

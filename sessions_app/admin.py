@@ -1,32 +1,28 @@
 from django.contrib import admin
-from django.http import StreamingHttpResponse
 from django.urls import reverse
 from django.utils.html import format_html
 from django.utils.text import Truncator
 
 from . import services
-from .models import ChatSession, Message, MessageFeedback, ShareLink
+from .models import ChatSession, Message
 
 
 @admin.register(ChatSession)
 class ChatSessionAdmin(admin.ModelAdmin):
-    list_display = ["session_id", "title", "owner", "mode", "message_count", "started_at", "updated_at", "ended_at", "messages_link", "is_pinned", "is_archived", "tag_list"]
+    list_display = ["session_id", "title", "owner", "mode", "message_count", "started_at", "updated_at", "ended_at", "messages_link", "is_pinned", "is_archived"]
     list_filter = ["mode", "started_at", ("ended_at", admin.EmptyFieldListFilter), "is_pinned", "is_archived"]
     list_select_related = ["owner"]
     search_fields = ["=session_id", "title", "owner__username"]
     raw_id_fields = ["owner"]
-    readonly_fields = ["session_id", "mode", "message_count", "token_count", "started_at", "updated_at", "ended_at", "messages_link", "is_pinned", "is_archived", "tag_list"]
+    readonly_fields = ["session_id", "mode", "message_count", "token_count", "started_at", "updated_at", "ended_at", "messages_link", "is_pinned", "is_archived"]
     fields = ["session_id", "owner", "title", "system_prompt", "metadata", *readonly_fields[1:]]
     date_hierarchy = "started_at"
     show_full_result_count = False
-    actions = ["end_selected", "export_selected", "pin_selected", "unpin_selected", "archive_selected", "unarchive_selected"]
+    # Other apps add theirs (pin, archive, export) to the registered instance in their admin modules.
+    actions = ["end_selected"]
 
     def get_queryset(self, request):
         return super().get_queryset(request).with_tags()
-
-    @admin.display(description="Tags")
-    def tag_list(self, session):
-        return ", ".join(tag.name for tag in session.tags.all())
 
     @admin.display(description="Messages")
     def messages_link(self, session):
@@ -38,37 +34,6 @@ class ChatSessionAdmin(admin.ModelAdmin):
     def end_selected(self, request, queryset):
         for session in queryset.open():
             services.end_session(session=session)
-
-    @admin.action(description="Export selected sessions")
-    def export_selected(self, request, queryset):
-        """The selected sessions as an OpenAI fine-tuning JSONL download."""
-        # Imported here: apps import one way, exports_app -> memory_app -> sessions_app.
-        from exports_app.services import export_filename, stream_export
-
-        export_format, chunks = stream_export(sessions=queryset, fmt="jsonl")
-        response = StreamingHttpResponse(chunks, content_type=export_format.content_type)
-        response["Content-Disposition"] = f'attachment; filename="{export_filename(export_format)}"'
-        return response
-
-    @admin.action(description="Pin selected sessions")
-    def pin_selected(self, request, queryset):
-        for session in queryset:
-            services.curate_session(session=session, is_pinned=True)
-
-    @admin.action(description="Unpin selected sessions")
-    def unpin_selected(self, request, queryset):
-        for session in queryset:
-            services.curate_session(session=session, is_pinned=False)
-
-    @admin.action(description="Archive selected sessions")
-    def archive_selected(self, request, queryset):
-        for session in queryset:
-            services.curate_session(session=session, is_archived=True)
-
-    @admin.action(description="Unarchive selected sessions")
-    def unarchive_selected(self, request, queryset):
-        for session in queryset:
-            services.curate_session(session=session, is_archived=False)
 
     def save_model(self, request, session, form, change):
         if change:
@@ -126,52 +91,3 @@ class MessageAdmin(admin.ModelAdmin):
     def has_delete_permission(self, request, obj=None):
         # Deleting one message would leave a gap in seq; delete the session instead.
         return False
-
-
-@admin.register(MessageFeedback)
-class MessageFeedbackAdmin(admin.ModelAdmin):
-    """Ratings are given by the session's owner (API, pages, Python API); staff browse them."""
-
-    list_display = ["message", "rating", "reason", "updated_at"]
-    list_filter = ["rating", "updated_at"]
-    list_select_related = ["message__session"]
-    raw_id_fields = ["message"]
-    search_fields = ["=message__session__session_id"]
-    show_full_result_count = False
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def delete_model(self, request, feedback):
-        services.remove_feedback(message=feedback.message)
-
-    def delete_queryset(self, request, queryset):
-        for feedback in queryset.select_related("message"):
-            services.remove_feedback(message=feedback.message)
-
-
-@admin.register(ShareLink)
-class ShareLinkAdmin(admin.ModelAdmin):
-    """Staff see which sessions are shared and can revoke links; tokens are stored only as hashes."""
-
-    list_display = ["session", "title", "message_count", "created_at", "expires_at"]
-    list_select_related = ["session"]
-    raw_id_fields = ["session"]
-    search_fields = ["=session__session_id"]
-    exclude = ["token_hash"]
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def delete_model(self, request, link):
-        services.revoke_share_link(link=link)
-
-    def delete_queryset(self, request, queryset):
-        for link in queryset:
-            services.revoke_share_link(link=link)

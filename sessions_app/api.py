@@ -10,11 +10,11 @@ from rest_framework.response import Response
 from novaforge.api import page_of, page_response
 from novaforge.collector import collector_paused
 
-from . import services
+from . import extensions, services
 from .filters import ChatSessionFilter, MessageFilter
+from .ids import SESSION_ID_REGEX
 from .models import ChatSession
 from .serializers import (
-    CURATION_FIELDS,
     ChatSessionSerializer,
     ListInputSerializer,
     LoadInputSerializer,
@@ -26,8 +26,6 @@ from .serializers import (
     SessionWithMessagesSerializer,
     StartSessionSerializer,
 )
-
-SESSION_ID_REGEX = "[0-9a-f]{12}"
 
 
 class ChatSessionViewSet(
@@ -66,13 +64,14 @@ class ChatSessionViewSet(
 
     def perform_update(self, serializer):
         changes = dict(serializer.validated_data)
-        curation = {name: changes.pop(name) for name in CURATION_FIELDS if name in changes}
         session = serializer.instance
         with transaction.atomic():
+            for extension in extensions.session_fields:
+                values = {name: changes.pop(name) for name in extension.fields() if name in changes}
+                if values:
+                    session = extension.apply(session=session, **values)
             if changes:
                 session = services.update_session(session=session, **changes)
-            if curation:
-                session = services.curate_session(session=session, **curation)
         serializer.instance = session
 
     def perform_destroy(self, session):

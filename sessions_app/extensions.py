@@ -31,3 +31,20 @@ export_formats: list[ExportFormat] = []
 def register_export_format(name: str, label: str) -> None:
     if all(known.name != name for known in export_formats):
         export_formats.append(ExportFormat(name=name, label=label))
+
+
+@dataclass(frozen=True)
+class SessionFields:
+    """Fields another app adds to the API's session object: their serializer fields (input and schema),
+    how a session's values are read, and the service that applies a PATCH of them."""
+
+    fields: Callable[[], dict]  # name -> a fresh DRF serializer field
+    read: Callable[..., dict]  # (session) -> {name: value}, from what the session's queryset loaded
+    apply: Callable[..., object]  # (session=, **values) -> the session, inside the caller's transaction
+
+
+session_fields: list[SessionFields] = []
+
+
+def register_session_fields(extension: SessionFields) -> None:
+    session_fields.append(extension)

@@ -5,9 +5,13 @@ import django_filters
 from django import forms
 from django.db.models import Exists, OuterRef, Q
 
-from .models import ChatSession, Message, SessionTag, ShareLink
+from .models import ChatSession, Message
 from .serializers import MAX_SEQ
-from .services import normalize_tag
+
+
+def normalize_tag(name: str) -> str:
+    """A tag as stored and searched (`tag:` below): trimmed, lowercase, inner whitespace as one space."""
+    return " ".join(name.split()).lower()
 
 
 class WholeNumberFilter(django_filters.NumberFilter):
@@ -128,9 +132,9 @@ class ChatSessionFilter(django_filters.FilterSet):
         for tag in query.tags:
             # EXISTS through the owner's tag (tag_name_unique_per_owner) and session_tag_by_tag: PostgreSQL
             # plans it as a semi-join (a correlated IN list took it 50x longer); SQLite probes per session.
-            matches &= Exists(
-                SessionTag.objects.filter(session=OuterRef("pk"), tag__owner=OuterRef("owner"), tag__name=tag)
-            )
+            # The link table of `session.tags`, which curation_app defines.
+            session_tags = ChatSession.tags.through.objects
+            matches &= Exists(session_tags.filter(session=OuterRef("pk"), tag__owner=OuterRef("owner"), tag__name=tag))
         if query.pinned is not None:
             matches &= Q(is_pinned=query.pinned)
         return sessions.filter(matches)
@@ -143,11 +147,3 @@ class MessageFilter(django_filters.FilterSet):
     class Meta:
         model = Message
         fields = ["after_seq", "role"]
-
-
-class ShareLinkFilter(django_filters.FilterSet):
-    session_id = django_filters.CharFilter(field_name="session__session_id", help_text="Only this session's links.")
-
-    class Meta:
-        model = ShareLink
-        fields = ["session_id"]

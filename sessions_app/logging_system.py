@@ -17,11 +17,13 @@ from django.conf import settings  # noqa: E402  (Django must be set up before mo
 from django.contrib.auth import get_user_model  # noqa: E402
 from django.core.exceptions import ValidationError  # noqa: E402
 
+from curation_app import services as curation_services  # noqa: E402
+from curation_app.models import MessageFeedback  # noqa: E402
 from novaforge.collector import collector_paused  # noqa: E402
 
 from . import services  # noqa: E402
 from .filters import ChatSessionFilter  # noqa: E402
-from .models import ChatSession, Message, MessageFeedback  # noqa: E402
+from .models import ChatSession, Message  # noqa: E402
 from .serializers import ChatSessionSerializer, MessageInputSerializer, MessageSerializer  # noqa: E402
 
 # One serializer for turning checked messages into NewMessage: building one per message cost ~0.4 ms.
@@ -145,5 +147,5 @@ class LoggingSystem:
             message = self.session.messages.get(seq=seq)
         except Message.DoesNotExist:
             raise ValidationError({"seq": f"Session {self.session_id} has no message {seq}."}) from None
-        feedback, _ = services.rate_message(message=message, rating=rating, reason=reason or "", comment=comment or "")
+        feedback, _ = curation_services.rate_message(message=message, rating=rating, reason=reason or "", comment=comment or "")
         return feedback

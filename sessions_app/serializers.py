@@ -7,10 +7,11 @@ from django.utils.functional import cached_property
 from rest_framework import serializers
 from rest_framework.validators import ProhibitSurrogateCharactersValidator
 
-from .models import TAG_MAX_CHARS, ChatSession, Message, MessageFeedback, Rating, Role, ShareLink
-from .services import FEEDBACK_COMMENT_MAX_CHARS, FEEDBACK_REASON_MAX_CHARS, MAX_TAGS_PER_SESSION, NewMessage
+from . import extensions
+from .ids import SESSION_ID_ERROR, SESSION_ID_PATTERN
+from .models import ChatSession, Message, Role
+from .services import NewMessage
 
-SESSION_ID_PATTERN = r"^[0-9a-f]{12}$"
 # The largest seq or count a filter may name: PositiveIntegerField's bound on every database. Beyond it
 # SQLite overflows and PostgreSQL refuses the value, so the request is refused before the query.
 MAX_SEQ = 2_147_483_647
@@ -117,25 +118,13 @@ def unstorable_json(value, *, depth: int = 1) -> str | None:
 class SessionIdField(serializers.RegexField):
     def __init__(self, **kwargs):
         super().__init__(
-            SESSION_ID_PATTERN, error_messages={"invalid": "Must be 12 lowercase hex characters."}, **kwargs
+            SESSION_ID_PATTERN, error_messages={"invalid": SESSION_ID_ERROR}, **kwargs
         )
 
     def to_internal_value(self, data):
         if not isinstance(data, str):
             self.fail("invalid")
         return super().to_internal_value(data)
-
-
-class TagListField(serializers.ListField):
-    """A session's tag names; read from the (prefetched) tags, written as a list that replaces them."""
-
-    child = StrictCharField(max_length=TAG_MAX_CHARS + 20)  # the service trims, then checks the exact limit
-
-    def __init__(self, **kwargs):
-        super().__init__(max_length=MAX_TAGS_PER_SESSION, **kwargs)
-
-    def get_attribute(self, session):
-        return [tag.name for tag in session.tags.all()]
 
 
 class StrictBooleanField(serializers.BooleanField):
@@ -147,18 +136,13 @@ class StrictBooleanField(serializers.BooleanField):
         return data
 
 
-CURATION_FIELDS = ("tags", "is_pinned", "is_archived")
-
-
 class ChatSessionSerializer(StrictFieldsMixin, serializers.ModelSerializer):
     title = StrictCharField(max_length=200, required=False, allow_blank=True)
     system_prompt = StrictCharField(required=False, allow_blank=True, trim_whitespace=False)
     metadata = JSONObjectField(required=False)
-    tags = TagListField(required=False, help_text="Replaces the tags; stored trimmed and lowercase.")
-    is_pinned = StrictBooleanField(required=False, help_text="Pinned sessions come first in the list.")
-    is_archived = StrictBooleanField(
-        required=False, help_text="Archived sessions are left out of the list unless q has archived:true or any."
-    )
+
+    # The fields other apps add (extensions.session_fields): tags, pin and archive flags.
+    extended = True
 
     class Meta:
         model = ChatSession
@@ -173,9 +157,6 @@ class ChatSessionSerializer(StrictFieldsMixin, serializers.ModelSerializer):
             "ended_at",
             "message_count",
             "token_count",
-            "tags",
-            "is_pinned",
-            "is_archived",
         ]
         read_only_fields = [
             "session_id",
@@ -187,12 +168,21 @@ class ChatSessionSerializer(StrictFieldsMixin, serializers.ModelSerializer):
             "token_count",
         ]
 
+    def get_fields(self):
+        fields = super().get_fields()
+        if self.extended:
+            for extension in extensions.session_fields:
+                fields.update(extension.fields())
+        return fields
+
     def to_representation(self, session):
         # Built by hand, as DRF's fields would: a page of sessions through them took most of a list request.
-        body = {name: getattr(session, name) for name in ChatSessionSerializer.Meta.fields if name != "tags"}
+        body = {name: getattr(session, name) for name in ChatSessionSerializer.Meta.fields}
         for name in ("started_at", "updated_at", "ended_at"):
             body[name] = iso_datetime(body[name])
-        body["tags"] = self.fields["tags"].get_attribute(session)
+        if self.extended:
+            for extension in extensions.session_fields:
+                body.update(extension.read(session))
         return body
 
 
@@ -314,78 +304,11 @@ class MessageSerializer(serializers.ModelSerializer):
         }
 
 
-class FeedbackSerializer(StrictFieldsMixin, serializers.ModelSerializer):
-    """A rating of one assistant message: the body of POST .../messages/<seq>/feedback/ and its answer."""
-
-    rating = serializers.ChoiceField(choices=Rating.choices, help_text="1 (thumbs up) or -1 (thumbs down).")
-    reason = StrictCharField(max_length=FEEDBACK_REASON_MAX_CHARS, required=False, allow_blank=True, default="")
-    comment = StrictCharField(
-        max_length=FEEDBACK_COMMENT_MAX_CHARS, required=False, allow_blank=True, default="", trim_whitespace=False
-    )
-    seq = serializers.IntegerField(source="message.seq", read_only=True)
-
-    class Meta:
-        model = MessageFeedback
-        fields = ["seq", "rating", "reason", "comment", "created_at", "updated_at"]
-        read_only_fields = ["seq", "created_at", "updated_at"]
-
-
-class ShareLinkSerializer(serializers.ModelSerializer):
-    session_id = serializers.CharField(source="session.session_id", read_only=True)
-
-    class Meta:
-        model = ShareLink
-        fields = ["id", "session_id", "title", "message_count", "created_at", "expires_at"]
-        read_only_fields = fields
-
-
-class NewShareLinkSerializer(ShareLinkSerializer):
-    """The answer to creating a link: the only time its URL (which holds the token) is shown."""
-
-    url = serializers.SerializerMethodField()
-
-    class Meta(ShareLinkSerializer.Meta):
-        fields = [*ShareLinkSerializer.Meta.fields, "url"]
-        read_only_fields = fields
-
-    def get_url(self, link) -> str:
-        return self.context["url"]
-
-
-class ShareInputSerializer(StrictFieldsMixin, serializers.Serializer):
-    session_id = SessionIdField()
-    expires_at = serializers.DateTimeField(required=False, allow_null=True, help_text="When the link stops working.")
-
-
-class RetentionPolicySerializer(StrictFieldsMixin, serializers.Serializer):
-    delete_after_days = serializers.IntegerField(
-        min_value=1,
-        max_value=36_500,
-        allow_null=True,
-        help_text="Delete sessions this many days after their last activity (pinned ones are kept); "
-        "null keeps everything.",
-    )
-    archive_before_delete = StrictBooleanField(
-        required=False, default=False, help_text="Write each session to the month archive before deleting it."
-    )
-    max_days = serializers.IntegerField(
-        read_only=True, allow_null=True, help_text="The administrators' maximum for everyone, or null."
-    )
-    effective_days = serializers.IntegerField(
-        read_only=True, allow_null=True, help_text="What apply_retention uses: the shorter of the two."
-    )
-
-
 class StartSessionSerializer(ChatSessionSerializer):
     """The body of /api/sessions/start; answers with the whole session."""
 
     # A new session is tagged, pinned or archived afterwards, with PATCH; here those keys are unknown.
-    tags = None
-    is_pinned = None
-    is_archived = None
-
-    class Meta(ChatSessionSerializer.Meta):
-        fields = [name for name in ChatSessionSerializer.Meta.fields if name not in CURATION_FIELDS]
+    extended = False
 
 
 class SaveInputSerializer(StrictFieldsMixin, serializers.Serializer):

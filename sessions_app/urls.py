@@ -1,20 +1,7 @@
-from django.urls import path, register_converter
+from django.urls import path
 from django.views.generic import RedirectView
 
-from . import curation_views, views
-
-
-class SessionIdConverter:
-    regex = "[0-9a-f]{12}"
-
-    def to_python(self, value):
-        return value
-
-    def to_url(self, value):
-        return value
-
-
-register_converter(SessionIdConverter, "session_id")
+from . import views
 
 app_name = "sessions"
 urlpatterns = [
@@ -28,7 +15,4 @@ urlpatterns = [
     path("sessions/<session_id:session_id>/rename", views.rename_session, name="rename"),
     path("sessions/<session_id:session_id>/end", views.end_session, name="end"),
     path("sessions/<session_id:session_id>/delete", views.delete_session, name="delete"),
-    path("sessions/<session_id:session_id>/curate", curation_views.curate_session, name="curate"),
-    path("sessions/<session_id:session_id>/share", curation_views.share_session, name="share"),
-    path("sessions/<session_id:session_id>/messages/<int:seq>/rate", curation_views.rate_message, name="rate"),
 ]

@@ -15,7 +15,6 @@ from .models import ChatSession
 SESSIONS_PER_PAGE = 25
 MESSAGES_PER_PAGE = 100
 NEW_MESSAGES_LIMIT = 200
-EXPORT_FORMATS = [("jsonl", "JSONL"), ("sharegpt", "ShareGPT"), ("csv", "CSV"), ("markdown", "Markdown")]
 SORTS = [
     ("", "Pinned, then newest"),
     ("-started_at", "Newest first"),
@@ -70,7 +69,7 @@ def session_detail(request, session_id):
             # New messages are appended live only when the reader is at the end of the conversation.
             "follows_new_messages": not page.has_next(),
             "last_seq": page.object_list[len(page.object_list) - 1].seq if page.object_list else 0,
-            "export_formats": EXPORT_FORMATS,
+            "export_formats": extensions.export_formats,
             "rename_form": RenameSessionForm(initial={"title": session.title}),
         },
     )

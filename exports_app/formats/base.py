@@ -77,6 +77,7 @@ class Format:
     extension: str
     content_type: str
     file_suffix = ""  # added to the default file name, e.g. "_dpo"
+    label = ""  # a button on the conversation page when set (formats that need no ratings)
     columns = BASE_COLUMNS
 
     def header(self) -> bytes:

@@ -38,6 +38,7 @@ def cell(value) -> str:
 
 class CSVFormat(Format):
     name = "csv"
+    label = "CSV"
     extension = "csv"
     content_type = "text/csv; charset=utf-8"
     columns = {**BASE_COLUMNS, "metadata": "metadata", "created_at": "created_at"}

@@ -46,6 +46,7 @@ def when(moment) -> str:
 
 class MarkdownFormat(Format):
     name = "markdown"
+    label = "Markdown"
     extension = "md"
     content_type = "text/markdown; charset=utf-8"
     columns = {**BASE_COLUMNS, "created_at": "created_at"}

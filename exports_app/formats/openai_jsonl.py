@@ -13,6 +13,7 @@ TRAINED_ROLES = {"system", "user", "assistant"}
 
 class OpenAIChatFormat(Format):
     name = "jsonl"
+    label = "JSONL"
     extension = "jsonl"
     content_type = "application/jsonl; charset=utf-8"
 

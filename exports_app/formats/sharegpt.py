@@ -7,6 +7,7 @@ SPEAKERS = {"system": "system", "user": "human", "assistant": "gpt", "tool": "to
 
 class ShareGPTFormat(Format):
     name = "sharegpt"
+    label = "ShareGPT"
     extension = "jsonl"
     content_type = "application/jsonl; charset=utf-8"
     file_suffix = "_sharegpt"

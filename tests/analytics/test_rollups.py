@@ -10,8 +10,8 @@ import pytest
 from django.core.management import call_command
 from django.db import connection
 
-from sessions_app import services
 from analytics_app.models import DailyActivity
+from sessions_app import services
 from sessions_app.models import ChatSession, Message
 from sessions_app.services import NewMessage
 from tests.factories import make_session

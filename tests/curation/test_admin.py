@@ -41,5 +41,5 @@ def test_admin_pages_for_feedback_and_share_links_open(alice, alice_api):
     alice_api.post(f"/api/sessions/{session.session_id}/messages/2/feedback/", {"rating": 1}, format="json")
     alice_api.post("/api/shares/", {"session_id": session.session_id}, format="json")
     client = staff_client()
-    assert client.get("/admin/sessions_app/messagefeedback/").status_code == 200
-    assert client.get("/admin/sessions_app/sharelink/").status_code == 200
+    assert client.get("/admin/curation_app/messagefeedback/").status_code == 200
+    assert client.get("/admin/curation_app/sharelink/").status_code == 200

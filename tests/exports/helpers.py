@@ -6,7 +6,7 @@ from pathlib import Path
 from django.conf import settings
 from django.core.management import call_command
 
-from sessions_app.models import MessageFeedback
+from curation_app.models import MessageFeedback
 
 
 def run_export(fmt: str, *args: str) -> tuple[str, list[Path]]:

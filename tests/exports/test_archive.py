@@ -7,8 +7,9 @@ import pytest
 from django.core.management import call_command
 from django.core.management.base import CommandError
 
+from curation_app.models import MessageFeedback
 from sessions_app import services
-from sessions_app.models import ChatSession, MessageFeedback
+from sessions_app.models import ChatSession
 from tests.exports.helpers import rate
 from tests.factories import add_messages, make_session
 

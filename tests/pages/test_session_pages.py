@@ -7,7 +7,7 @@ import pytest
 from django.test import Client
 from django.utils import timezone
 
-from sessions_app import services
+from curation_app import services
 from sessions_app.models import ChatSession
 from tests.factories import add_messages, make_conversation, make_session
 

@@ -6,6 +6,7 @@ from django.contrib.auth import get_user_model
 from django.core import serializers
 from django.db import models
 
+
 def project_models() -> list[type[models.Model]]:
     """The models of every NovaForge app (the installed apps named `*_app`), so a new app is covered."""
     project_apps = [app for app in apps.get_app_configs() if app.name.endswith("_app")]

@@ -14,7 +14,7 @@ from django.contrib import admin
 from django.core.cache import cache
 from django.test import Client
 
-from sessions_app.models import MessageFeedback
+from curation_app.models import MessageFeedback
 from tests.factories import add_messages, make_session, make_user
 
 from .ownership import project_models

@@ -3,8 +3,8 @@ apps attach to it), whichever way it is deleted; other sessions keep theirs."""
 
 import pytest
 
+from curation_app import services
 from memory_app import services as memory_services
-from sessions_app import services
 from tests.factories import add_messages, make_session, make_user
 
 from .ownership import rows_of_session, still_existing

@@ -7,8 +7,8 @@ import re
 
 import pytest
 
+from curation_app import services
 from memory_app import services as memory_services
-from sessions_app import services
 from tests.factories import add_messages, make_session
 
 from . import figures

@@ -3,7 +3,7 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from sessions_app import services
+from curation_app import services
 from tests.factories import add_messages, make_conversation, make_session
 
 

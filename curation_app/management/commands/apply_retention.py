@@ -1,6 +1,6 @@
 from django.core.management.base import BaseCommand
 
-from sessions_app import services
+from curation_app import services
 
 
 class Command(BaseCommand):

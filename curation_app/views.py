@@ -7,8 +7,9 @@ from django.shortcuts import get_object_or_404, redirect
 from django.urls import reverse
 from django.views.decorators.http import require_POST
 
+from sessions_app.models import ChatSession
+
 from . import services
-from .models import ChatSession
 
 CURATION_ACTIONS = {
     "pin": {"is_pinned": True},

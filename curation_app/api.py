@@ -7,9 +7,11 @@ from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import generics, mixins, status, viewsets
 from rest_framework.response import Response
 
+from sessions_app.models import ChatSession, Message
+
 from . import services
 from .filters import ShareLinkFilter
-from .models import ChatSession, Message, RetentionPolicy, ShareLink
+from .models import RetentionPolicy, ShareLink
 from .serializers import (
     FeedbackSerializer,
     NewShareLinkSerializer,

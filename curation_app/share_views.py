@@ -16,7 +16,7 @@ def shared_session(request, token: str):
     messages = (
         link.session.messages.filter(seq__lte=link.message_count).order_by("seq").only("seq", "role", "content")
     )
-    response = render(request, "sessions/shared.html", {"link": link, "messages": messages})
+    response = render(request, "curation/shared.html", {"link": link, "messages": messages})
     response["X-Robots-Tag"] = "noindex, nofollow"
     response["Referrer-Policy"] = "no-referrer"  # the token is in the URL: never pass it on to other sites
     return response
