@@ -1,4 +1,4 @@
-from django.contrib import admin
+from django.contrib import admin, messages
 from django.http import StreamingHttpResponse
 from django.urls import reverse
 from django.utils.html import format_html
@@ -43,9 +43,13 @@ class ChatSessionAdmin(admin.ModelAdmin):
     def export_selected(self, request, queryset):
         """The selected sessions as an OpenAI fine-tuning JSONL download."""
         # Imported here: apps import one way, exports_app -> memory_app -> sessions_app.
-        from exports_app.services import export_filename, stream_export
+        from exports_app.services import NothingToExport, export_filename, stream_export
 
-        export_format, chunks = stream_export(sessions=queryset, fmt="jsonl")
+        try:
+            export_format, chunks = stream_export(sessions=queryset, fmt="jsonl")
+        except NothingToExport as error:
+            self.message_user(request, str(error), level=messages.WARNING)
+            return None
         response = StreamingHttpResponse(chunks, content_type=export_format.content_type)
         response["Content-Disposition"] = f'attachment; filename="{export_filename(export_format)}"'
         return response
