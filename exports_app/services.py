@@ -367,9 +367,11 @@ def import_sessions(*, path: Path | str, fmt: str, owner=None) -> ImportReport:
 
     1. Parse the whole file first: a malformed one raises ImportFileError naming where, before any write.
     2. In one transaction, start a session per new conversation and append its messages through
-       sessions_app.services (with their own times and ids). An archive restores its session exactly
-       (id, times, feedback) under its recorded owner unless `owner` is given; other sources are
-       remembered as ImportedConversation, so importing the same file again adds nothing.
+       sessions_app.services (with their own times and ids), as history: no short-term memory.
+    3. An archive restores its session exactly (id, times, feedback) under its recorded owner unless
+       `owner` is given. A conversation from another source is history: it ended, and was last active,
+       at its last message; it is remembered as ImportedConversation, so importing the same file again
+       adds nothing. consolidate_memory builds the episodes of ended sessions.
     """
     conversations = PARSERS[fmt](Path(path))
     owners = {}
@@ -397,10 +399,13 @@ def import_sessions(*, path: Path | str, fmt: str, owner=None) -> ImportReport:
                 started_at=conversation.started_at,
                 session_id=conversation.session_id,
             )
-            stored = session_services.append_messages(session=session, messages=conversation.messages).messages
+            # A restored archive that was still open is live again; anything else imported is the past.
+            live = fmt == "archive" and conversation.ended_at is None
+            stored = session_services.append_messages(session=session, messages=conversation.messages, live=live).messages
             if fmt == "archive":
                 _restore_archived_fields(session, conversation, stored)
             else:
+                _end_as_history(session, stored)
                 ImportedConversation.objects.create(
                     owner=session_owner, session=session, source=fmt, external_id=conversation.external_id
                 )
@@ -413,6 +418,14 @@ def _already_imported(conversation: IncomingConversation, *, fmt: str, owner) ->
     if fmt == "archive":
         return ChatSession.objects.filter(session_id=conversation.session_id).exists()
     return ImportedConversation.objects.filter(owner=owner, source=fmt, external_id=conversation.external_id).exists()
+
+
+def _end_as_history(session: ChatSession, stored) -> None:
+    """An imported conversation ended, and was last active, when its last message was written."""
+    last_at = max([session.started_at, *(message.created_at for message in stored)])
+    # A plain update, as for an archive: the session did not end now, so nothing that reacts to a
+    # session ending now should run; consolidate_memory builds its episode.
+    ChatSession.objects.filter(pk=session.pk).update(updated_at=last_at, ended_at=last_at)
 
 
 def _restore_archived_fields(session: ChatSession, conversation: IncomingConversation, stored) -> None:
