@@ -1,15 +1,19 @@
-from django.contrib import admin
+from django.contrib import admin, messages
 from django.http import StreamingHttpResponse
 
 from sessions_app.models import ChatSession
 
-from .services import export_filename, stream_export
+from .services import NothingToExport, export_filename, stream_export
 
 
 @admin.action(description="Export selected sessions")
 def export_selected(modeladmin, request, queryset):
     """The selected sessions as an OpenAI fine-tuning JSONL download."""
-    export_format, chunks = stream_export(sessions=queryset, fmt="jsonl")
+    try:
+        export_format, chunks = stream_export(sessions=queryset, fmt="jsonl")
+    except NothingToExport as error:
+        modeladmin.message_user(request, str(error), level=messages.WARNING)
+        return None
     response = StreamingHttpResponse(chunks, content_type=export_format.content_type)
     response["Content-Disposition"] = f'attachment; filename="{export_filename(export_format)}"'
     return response

@@ -1,8 +1,8 @@
 from django.http import StreamingHttpResponse
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import extend_schema
-from rest_framework import serializers
-from rest_framework.exceptions import NotFound, ValidationError
+from drf_spectacular.utils import OpenApiResponse, extend_schema
+from rest_framework import serializers, status
+from rest_framework.exceptions import APIException, NotFound, ValidationError
 from rest_framework.views import APIView
 
 from sessions_app.filters import ChatSessionFilter
@@ -25,17 +25,28 @@ class ExportInputSerializer(serializers.Serializer):
     rating = serializers.ChoiceField(choices=services.RATING_FILTERS, default="any")
 
 
+class NothingToExportError(APIException):
+    # 422: the request is well formed, but the sessions it selects make no example of this format.
+    status_code = status.HTTP_422_UNPROCESSABLE_ENTITY
+    default_code = "nothing_to_export"
+
+
 class SessionExportView(APIView):
     """POST /api/sessions/export: your sessions as a training-data file, streamed as an attachment.
 
     Takes JSON or a form post (a page's <form> with its CSRF token), with the list filters
     (q, started_after, started_before, mode, min_messages, ended) beside the fields below.
+    An export that would hold no example answers 422 with {"detail": why}, not an empty file.
     """
 
     @extend_schema(request=ExportInputSerializer, responses={
             (200, "application/jsonl"): OpenApiTypes.BINARY,
             (200, "text/csv"): OpenApiTypes.BINARY,
             (200, "text/markdown"): OpenApiTypes.BINARY,
+            422: OpenApiResponse(
+                OpenApiTypes.OBJECT,
+                description='Nothing to export: {"detail": "<why, with counts of what was read and skipped>"}.',
+            ),
         })
     def post(self, request):
         incoming = ExportInputSerializer(data=request.data)
@@ -54,7 +65,10 @@ class SessionExportView(APIView):
         selected = ChatSessionFilter(filters, queryset=sessions, include_archived=session_ids is not None)
         if not selected.is_valid():
             raise ValidationError(selected.errors)
-        export_format, chunks = services.stream_export(sessions=selected.qs, fmt=fmt, **options)
+        try:
+            export_format, chunks = services.stream_export(sessions=selected.qs, fmt=fmt, **options)
+        except services.NothingToExport as error:
+            raise NothingToExportError(str(error)) from None
         response = StreamingHttpResponse(chunks, content_type=export_format.content_type)
         response["Content-Disposition"] = f'attachment; filename="{services.export_filename(export_format)}"'
         return response

@@ -5,6 +5,7 @@ command, the endpoint, the admin action and `LoggingSystem.export_for_training`.
 """
 
 import hashlib
+import itertools
 import os
 from collections import Counter
 from collections.abc import Callable, Iterator
@@ -53,9 +54,12 @@ class ExportReport:
     tokens: int = 0  # cl100k_base tokens of the written messages (stored counts; system prompts not counted)
     skipped: Counter = field(default_factory=Counter)  # reason -> examples or sessions left out
 
+    def skipped_reasons(self) -> str:
+        return ", ".join(f"{count} {reason}" for reason, count in self.skipped.most_common())
+
     def summary(self) -> str:
         skipped = sum(self.skipped.values())
-        reasons = ", ".join(f"{count} {reason}" for reason, count in self.skipped.most_common())
+        reasons = self.skipped_reasons()
         where = " and ".join(str(path) for path in self.paths) or "the response"
         return (
             f"Exported {self.examples} {self.fmt} examples from {self.sessions} sessions "
@@ -81,15 +85,66 @@ def check_export_options(*, fmt: str, options: ExportOptions) -> None:
         raise ValidationError(errors)
 
 
-def default_export_path(fmt: str) -> Path:
-    """<data dir>/training_data/chat_sessions_YYYYMMDD<suffix>.<ext>, e.g. chat_sessions_20260101_dpo.jsonl."""
+class NothingToExport(Exception):
+    """The export would hold no example; the message says why (counts of what was read and skipped)."""
+
+    def __init__(self, message: str, report: "ExportReport"):
+        super().__init__(message)
+        self.report = report
+
+
+def default_export_path(fmt: str, *, validation_fraction: float = 0.0) -> Path:
+    """The first default name under <data dir>/training_data/ that no export holds yet.
+
+    chat_sessions_YYYYMMDD<suffix>.<ext> (e.g. chat_sessions_20260101_dpo.jsonl) for the day's first
+    export; once that is taken, the time is added (chat_sessions_20260101_143005_dpo.jsonl), then a
+    counter (..._143005_2_dpo.jsonl), so a default name never replaces an earlier export.
+    """
     export_format = FORMATS[fmt]
-    return Path(settings.DATA_DIR) / "training_data" / export_filename(export_format)
+    directory = Path(settings.DATA_DIR) / "training_data"
+    moment = timezone.localtime()
+    day, second = moment.strftime("%Y%m%d"), moment.strftime("%Y%m%d_%H%M%S")
+    for stamp in itertools.chain([day, second], (f"{second}_{n}" for n in itertools.count(2))):
+        target = directory / export_filename(export_format, stamp=stamp)
+        if not any(path.exists() for path in _split_paths(target, validation_fraction).values()):
+            return target
+    raise AssertionError("unreachable: the counter always finds a free name")
 
 
-def export_filename(export_format: type[Format] | Format) -> str:
-    day = timezone.localdate().strftime("%Y%m%d")
-    return f"chat_sessions_{day}{export_format.file_suffix}.{export_format.extension}"
+def export_filename(export_format: type[Format] | Format, *, stamp: str | None = None) -> str:
+    """chat_sessions_<stamp><suffix>.<ext>; the stamp defaults to today, YYYYMMDD."""
+    stamp = stamp or timezone.localdate().strftime("%Y%m%d")
+    return f"chat_sessions_{stamp}{export_format.file_suffix}.{export_format.extension}"
+
+
+def _split_paths(target: Path, validation_fraction: float) -> dict[str, Path]:
+    """split -> file: `target` alone, or `<name>_train<ext>` and `<name>_validation<ext>` beside it."""
+    if not validation_fraction:
+        return {"train": target}
+    return {split: target.with_name(f"{target.stem}_{split}{target.suffix}") for split in ("train", "validation")}
+
+
+def _publish(partial: dict[str, Path], paths: dict[str, Path], *, overwrite: bool) -> None:
+    """Move the finished files into place; without `overwrite`, never over a file that exists.
+
+    A hard link fails when its name exists, so even a file that appeared during the export (another
+    export picking the same name) is never replaced; what was already moved in this call is undone.
+    """
+    if overwrite:
+        for split, path in paths.items():
+            os.replace(partial[split], path)
+        return
+    published = []
+    for split, path in paths.items():
+        try:
+            os.link(partial[split], path)
+        except FileExistsError:
+            for done in published:
+                done.unlink()
+            raise ValidationError(
+                {"output": f"{path} appeared during the export; nothing was replaced, export again."}
+            ) from None
+        published.append(path)
 
 
 def in_validation_split(split_key: str, fraction: float) -> bool:
@@ -155,11 +210,23 @@ def _examples(
     report.skipped.update(export_format.leftovers())
 
 
+def nothing_to_export(export_format: Format, report: ExportReport) -> NothingToExport:
+    """The error for an export that produced no example, saying why in counts."""
+    if not report.sessions:
+        why = "no sessions selected"
+    else:
+        why = f"{export_format.empty_reason() or f'no {export_format.name} examples'}, from {report.sessions} sessions read"
+        if report.skipped:
+            why += f" (skipped: {report.skipped_reasons()})"
+    return NothingToExport(f"Nothing to export as {export_format.name}: {why}.", report)
+
+
 def export_sessions(
     *,
     sessions,
     fmt: str,
     output: Path | str | None = None,
+    overwrite: bool = False,
     on_progress: Callable[[int], None] | None = None,
     **options,
 ) -> ExportReport:
@@ -167,16 +234,26 @@ def export_sessions(
 
     With `validation_fraction` the examples go to two files, `<name>_train<ext>` and
     `<name>_validation<ext>`. Files appear complete or not at all (written aside, then renamed).
-    `on_progress(n)` is called with the number of messages read, session by session.
+    No existing file is replaced: the default name is a free one (see default_export_path), and an
+    `output` that exists is a ValidationError unless `overwrite`. An export with no example writes
+    nothing and raises NothingToExport. `on_progress(n)` is called with the number of messages read,
+    session by session.
     """
     export_options = ExportOptions(**options)
     check_export_options(fmt=fmt, options=export_options)
     export_format = get_format(fmt)
-    target = Path(output) if output else default_export_path(fmt)
-    if export_options.validation_fraction:
-        paths = {split: target.with_name(f"{target.stem}_{split}{target.suffix}") for split in ("train", "validation")}
+    if output:
+        paths = _split_paths(Path(output), export_options.validation_fraction)
+        taken = [str(path) for path in paths.values() if path.exists()]
+        if taken and not overwrite:
+            raise ValidationError(
+                {"output": f"{' and '.join(taken)} exists already; choose another path, or replace it with --overwrite."}
+            )
     else:
-        paths = {"train": target}
+        paths = _split_paths(
+            default_export_path(fmt, validation_fraction=export_options.validation_fraction),
+            export_options.validation_fraction,
+        )
     report = ExportReport(fmt=fmt, paths=list(paths.values()))
     partial = {split: path.with_name(f".{path.name}.partial") for split, path in paths.items()}
     files = {}
@@ -187,9 +264,11 @@ def export_sessions(
             files[split].write(export_format.header())
         for split, body in _examples(sessions, export_format, export_options, report, on_progress):
             files[split].write(body)
-        for split, handle in files.items():
+        for handle in files.values():
             handle.close()
-            os.replace(partial[split], paths[split])
+        if not report.examples:
+            raise nothing_to_export(export_format, report)
+        _publish(partial, paths, overwrite=overwrite)
     finally:
         for split, handle in files.items():
             handle.close()
@@ -198,17 +277,26 @@ def export_sessions(
 
 
 def stream_export(*, sessions, fmt: str, **options) -> tuple[Format, Iterator[bytes]]:
-    """The export of `sessions` as `fmt`, as chunks of one file for a download (no validation split)."""
+    """The export of `sessions` as `fmt`, as chunks of one file for a download (no validation split).
+
+    Reads until the first example before returning, so an export with none raises NothingToExport
+    while an error answer can still be sent.
+    """
     export_options = ExportOptions(**options)
     check_export_options(fmt=fmt, options=export_options)
     if export_options.validation_fraction:
         raise ValidationError({"validation_fraction": "A download is one file; export with the command to split."})
     export_format = get_format(fmt)
+    report = ExportReport(fmt=fmt)
+    examples = _examples(sessions, export_format, export_options, report, None)
+    first = next(examples, None)
+    if first is None:
+        raise nothing_to_export(export_format, report)
 
     def chunks() -> Iterator[bytes]:
         pending = [export_format.header()]
         size = len(pending[0])
-        for _split, body in _examples(sessions, export_format, export_options, ExportReport(fmt=fmt), None):
+        for _split, body in itertools.chain([first], examples):
             pending.append(body)
             size += len(body)
             if size >= STREAM_CHUNK_BYTES:
@@ -285,9 +373,11 @@ def import_sessions(*, path: Path | str, fmt: str, owner=None) -> ImportReport:
 
     1. Parse the whole file first: a malformed one raises ImportFileError naming where, before any write.
     2. In one transaction, start a session per new conversation and append its messages through
-       sessions_app.services (with their own times and ids). An archive restores its session exactly
-       (id, times, feedback) under its recorded owner unless `owner` is given; other sources are
-       remembered as ImportedConversation, so importing the same file again adds nothing.
+       sessions_app.services (with their own times and ids), as history: no short-term memory.
+    3. An archive restores its session exactly (id, times, feedback) under its recorded owner unless
+       `owner` is given. A conversation from another source is history: it ended, and was last active,
+       at its last message; it is remembered as ImportedConversation, so importing the same file again
+       adds nothing. consolidate_memory builds the episodes of ended sessions.
     """
     conversations = PARSERS[fmt](Path(path))
     owners = {}
@@ -315,10 +405,13 @@ def import_sessions(*, path: Path | str, fmt: str, owner=None) -> ImportReport:
                 started_at=conversation.started_at,
                 session_id=conversation.session_id,
             )
-            stored = session_services.append_messages(session=session, messages=conversation.messages).messages
+            # A restored archive that was still open is live again; anything else imported is the past.
+            live = fmt == "archive" and conversation.ended_at is None
+            stored = session_services.append_messages(session=session, messages=conversation.messages, live=live).messages
             if fmt == "archive":
                 _restore_archived_fields(session, conversation, stored)
             else:
+                _end_as_history(session, stored)
                 ImportedConversation.objects.create(
                     owner=session_owner, session=session, source=fmt, external_id=conversation.external_id
                 )
@@ -331,6 +424,14 @@ def _already_imported(conversation: IncomingConversation, *, fmt: str, owner) ->
     if fmt == "archive":
         return ChatSession.objects.filter(session_id=conversation.session_id).exists()
     return ImportedConversation.objects.filter(owner=owner, source=fmt, external_id=conversation.external_id).exists()
+
+
+def _end_as_history(session: ChatSession, stored) -> None:
+    """An imported conversation ended, and was last active, when its last message was written."""
+    last_at = max([session.started_at, *(message.created_at for message in stored)])
+    # A plain update, as for an archive: the session did not end now, so nothing that reacts to a
+    # session ending now should run; consolidate_memory builds its episode.
+    ChatSession.objects.filter(pk=session.pk).update(updated_at=last_at, ended_at=last_at)
 
 
 def _restore_archived_fields(session: ChatSession, conversation: IncomingConversation, stored) -> None:

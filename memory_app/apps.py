@@ -16,10 +16,12 @@ class MemoryAppConfig(AppConfig):
         post_migrate.connect(repair_search_index, sender=self, dispatch_uid="memory_repair_search_index")
 
 
-def remember_messages(sender, session, messages, **kwargs):
+def remember_messages(sender, session, messages, live=True, **kwargs):
     from . import services
 
-    services.remember_messages(session=session, messages=messages)
+    # Short-term memory is a live conversation's recent lines; imported history gets an episode instead.
+    if live:
+        services.remember_messages(session=session, messages=messages)
 
 
 def close_session_memory(sender, session, **kwargs):

@@ -85,8 +85,10 @@ def update_session(*, session: ChatSession, **changes) -> ChatSession:
     return session
 
 
-def append_messages(*, session: ChatSession, messages: Sequence[NewMessage]) -> AppendResult:
+def append_messages(*, session: ChatSession, messages: Sequence[NewMessage], live: bool = True) -> AppendResult:
     """Store `messages` after the last one in `session`, durably; skip message_ids it already holds.
+
+    `live=False` stores past history (an import): receivers of messages_appended are told so.
 
     1. Count tokens and prepare every column value but seq before taking any lock, so the lock (on
        SQLite, the whole database's) is held only for the writes.
@@ -99,7 +101,7 @@ def append_messages(*, session: ChatSession, messages: Sequence[NewMessage]) -> 
     """
     batch = _prepare(session, messages)
     with transaction.atomic():
-        return _store(session, batch)
+        return _store(session, batch, live=live)
 
 
 @dataclass(frozen=True)
@@ -130,7 +132,7 @@ def _prepare(session: ChatSession, messages: Sequence[NewMessage]) -> _Batch:
     return _Batch(rows=candidates, values=_column_values(candidates), retry_keys=retry_keys, now=now)
 
 
-def _store(session: ChatSession, batch: _Batch) -> AppendResult:
+def _store(session: ChatSession, batch: _Batch, *, live: bool = True) -> AppendResult:
     """Steps 2-4 of append_messages; runs inside the caller's transaction."""
     candidates, retry_keys, now = batch.rows, batch.retry_keys, batch.now
     if candidates and not retry_keys:
@@ -159,7 +161,7 @@ def _store(session: ChatSession, batch: _Batch) -> AppendResult:
             locked.updated_at = now
             locked.mode = locked.mode or _first_mode(rows)
             _store_counters(locked)
-        messages_appended.send(sender=ChatSession, session=locked, messages=rows)
+        messages_appended.send(sender=ChatSession, session=locked, messages=rows, live=live)
     return AppendResult(session=locked, messages=rows, duplicates=len(candidates) - len(rows))
 
 

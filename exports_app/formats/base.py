@@ -90,3 +90,7 @@ class Format:
     def leftovers(self) -> dict[str, int]:
         """Skip reasons known only at the end of the export (counts)."""
         return {}
+
+    def empty_reason(self) -> str | None:
+        """Why this export made no example, when the format knows more than the skip counts say."""
+        return None

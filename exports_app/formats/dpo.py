@@ -32,6 +32,9 @@ class PreferenceFormat(Format):
 
     def __init__(self):
         self.prompts: dict[bytes, Prompt] = {}
+        # What an export without pairs reports: rated answers by rating, and pairs made (then skipped).
+        self.rated = {1: 0, -1: 0}
+        self.pairs = 0
 
     def examples(self, conversation):
         system_prompt = system_prompt_of(conversation)
@@ -42,12 +45,14 @@ class PreferenceFormat(Format):
                 question = turn
             elif turn.role == "assistant" and turn.rating in (1, -1) and turn.content and question and question.content:
                 rated += 1
+                self.rated[turn.rating] += 1
                 key = digest(system_prompt, question.content)
                 prompt = self.prompts.get(key)
                 if prompt is None:
                     prompt = self.prompts[key] = Prompt(system_prompt, question.content, question.token_count)
                 (prompt.upvoted if turn.rating == 1 else prompt.downvoted).append((turn.content, turn.token_count))
                 if prompt.upvoted and prompt.downvoted:
+                    self.pairs += 1
                     pair = self._pair(key, prompt, prompt.upvoted.popleft(), prompt.downvoted.popleft())
                     if not prompt.upvoted and not prompt.downvoted:
                         del self.prompts[key]
@@ -77,3 +82,11 @@ class PreferenceFormat(Format):
     def leftovers(self) -> dict[str, int]:
         unpaired = sum(len(prompt.upvoted) + len(prompt.downvoted) for prompt in self.prompts.values())
         return {"rated answer without an opposite rating for its prompt": unpaired} if unpaired else {}
+
+    def empty_reason(self) -> str:
+        up, down = self.rated[1], self.rated[-1]
+        found = (
+            f"{self.pairs} pairs made, none kept" if self.pairs
+            else "0 prompts with both an up- and a down-rated answer"
+        )
+        return f"no preference pairs: {up + down} rated answers ({up} up, {down} down), {found}"

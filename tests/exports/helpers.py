@@ -10,11 +10,13 @@ from curation_app.models import MessageFeedback
 
 
 def run_export(fmt: str, *args: str) -> tuple[str, list[Path]]:
-    """Run `export_sessions --format fmt *args`; the summary line and the files written."""
+    """Run `export_sessions --format fmt *args`; the summary line and the files this run wrote."""
+    directory = Path(settings.DATA_DIR) / "training_data"
+    before = set(directory.iterdir()) if directory.exists() else set()
     out = io.StringIO()
     call_command("export_sessions", "--format", fmt, *args, verbosity=0, stdout=out)
-    directory = Path(settings.DATA_DIR) / "training_data"
-    return out.getvalue().strip(), sorted(directory.iterdir()) if directory.exists() else []
+    # A default name never replaces an earlier export, so this run's files are the new ones.
+    return out.getvalue().strip(), sorted(set(directory.iterdir()) - before) if directory.exists() else []
 
 
 def lines_of(path: Path) -> list[str]:

@@ -139,3 +139,30 @@ def test_import_needs_a_known_user_and_an_existing_file(alice, tmp_path):
         run_import(tmp_path / "missing.json", "claude")
     with pytest.raises(CommandError, match="--user is required"):
         call_command("import_sessions", str(FIXTURES / "claude_conversations.json"), "--format", "claude")
+
+
+@pytest.mark.parametrize("fixture, fmt", [("chatgpt_conversations.json", "chatgpt"), ("claude_conversations.json", "claude"), (None, "jsonl")])
+def test_an_imported_conversation_is_history_not_a_live_session(alice, alice_api, tmp_path, fixture, fmt):
+    if fixture is None:
+        path = tmp_path / "train.jsonl"
+        path.write_text(json.dumps({"messages": [{"role": "user", "content": "2+2?"}, {"role": "assistant", "content": "4"}]}) + "\n")
+    else:
+        path = FIXTURES / fixture
+
+    run_import(path, fmt)
+
+    sessions = ChatSession.objects.owned_by(alice)
+    assert sessions.exists()
+    for session in sessions:
+        last_at = session.messages.order_by("-seq").values_list("created_at", flat=True)[0]
+        assert session.ended_at == session.updated_at == max(last_at, session.started_at)
+        listed = alice_api.get(f"/api/sessions/{session.session_id}/").json()
+        assert listed["ended_at"] is not None
+    assert alice_api.get("/api/memory/items/", {"layer": "short_term"}).json()["count"] == 0
+
+
+def test_an_imported_claude_conversation_ended_at_its_last_message(alice):
+    run_import(FIXTURES / "claude_conversations.json", "claude")
+
+    session = ChatSession.objects.owned_by(alice).get()
+    assert session.ended_at == session.updated_at == datetime(2024, 6, 1, 10, 1, tzinfo=UTC)

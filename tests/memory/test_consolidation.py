@@ -1,5 +1,6 @@
 from datetime import timedelta
 from io import StringIO
+from pathlib import Path
 
 import pytest
 from django.core.management import CommandError, call_command
@@ -8,6 +9,8 @@ from django.utils import timezone
 from memory_app.models import Layer, MemoryItem
 from sessions_app.models import ChatSession
 from tests.factories import add_messages, make_conversation
+
+CLAUDE_EXPORT = Path(__file__).parent.parent / "exports" / "fixtures" / "claude_conversations.json"
 
 
 def consolidate(*args):
@@ -75,6 +78,16 @@ def test_consolidation_builds_episodes_for_idle_sessions_only(alice):
     assert "built 1 episodes" in consolidate()
     assert list(MemoryItem.objects.filter(layer=Layer.EPISODIC).values_list("session_id", flat=True)) == [idle.pk]
     assert "built 0 episodes" in consolidate()  # idempotent
+
+
+def test_consolidation_builds_episodes_for_imported_conversations_in_their_month(alice, alice_api):
+    call_command("import_sessions", str(CLAUDE_EXPORT), "--format", "claude", "--user", "alice", stdout=StringIO())
+
+    assert "built 1 episodes" in consolidate()
+    [episode] = alice_api.get("/api/memory/items/", {"layer": "episodic"}).json()["results"]
+    assert episode["month"] == "2024-06"
+    assert episode["title"] == "Naming a café ☕"
+    assert episode["digest"]["first_request"] == "Suggest names for a café in Zürich"
 
 
 @pytest.mark.parametrize("threshold", ["0", "-1", "three"])

@@ -47,11 +47,18 @@ def positive_int(value: str) -> int:
 class Command(BaseCommand):
     # A long read-only job: the system checks (2 s at start) guard nothing it uses.
     requires_system_checks = []
-    help = "Write chat sessions as training data, by default to <data dir>/training_data/chat_sessions_YYYYMMDD.<ext>."
+    help = (
+        "Write chat sessions as training data, by default to <data dir>/training_data/chat_sessions_YYYYMMDD.<ext> "
+        "(when that exists, chat_sessions_YYYYMMDD_HHMMSS.<ext>)."
+    )
 
     def add_arguments(self, parser):
         parser.add_argument("--format", choices=list(FORMATS), required=True)
-        parser.add_argument("--output", help="file to write (default under <data dir>/training_data/)")
+        parser.add_argument(
+            "--output",
+            help="file to write (default: a new name under <data dir>/training_data/; an existing file is never replaced)",
+        )
+        parser.add_argument("--overwrite", action="store_true", help="replace the --output file if it exists")
         parser.add_argument("--user", help="only this user's sessions (username)")
         parser.add_argument("--since", type=parse_day, help="first day of sessions to include, YYYY-MM-DD")
         parser.add_argument("--until", type=parse_day, help="last day of sessions to include, YYYY-MM-DD")
@@ -91,6 +98,7 @@ class Command(BaseCommand):
                     sessions=sessions,
                     fmt=options["format"],
                     output=options["output"],
+                    overwrite=options["overwrite"],
                     on_progress=bar.update,
                     redact_pii=options["redact_pii"],
                     dedupe=not options["no_dedupe"],
@@ -98,6 +106,8 @@ class Command(BaseCommand):
                     validation_fraction=options["validation_fraction"],
                     rating=options["rating"],
                 )
+        except services.NothingToExport as error:
+            raise CommandError(f"{error} No file was written.") from None
         except ValidationError as error:
             raise CommandError(" ".join(f"--{name.replace('_', '-')}: {' '.join(messages)}" for name, messages in error.message_dict.items())) from None
         self.stdout.write(self.style.SUCCESS(report.summary()))
