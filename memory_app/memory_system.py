@@ -102,7 +102,7 @@ class LongTerm(_Layer):
         return _listed(facts.order_by("-strength", "-last_seen_at", "-id")[:limit])
 
     def search(self, query: str, limit: int = 10) -> list[dict]:
-        """Facts matching `query`, best first."""
+        """Search hits for facts matching `query`, best first."""
         return self._search(query, Layer.LONG_TERM, limit)
 
 
