@@ -70,7 +70,7 @@ class Bench:
         self.database = settings.DATABASES["default"]
         self.is_sqlite = self.database["ENGINE"].endswith("sqlite3")
         self.plain = Plain(self.database)
-        self.logging = LoggingSystem(user="bench")
+        self.logging = LoggingSystem(user="bench", create_user=True)
         self.user = self.logging.user
         self.token = Token.objects.get_or_create(user=self.user)[0].key
         self.peer_ready = peers.available()

@@ -8,6 +8,7 @@ class CurationAppConfig(AppConfig):
     def ready(self):
         from sessions_app import extensions
 
-        from .serializers import curation_session_fields
+        from .serializers import curation_session_fields, rate_for_python_api
 
         extensions.register_session_fields(curation_session_fields)
+        extensions.register_python_api("rate_message", rate_for_python_api)

@@ -113,3 +113,9 @@ def _apply_session_fields(*, session, **values):
 curation_session_fields = SessionFields(
     fields=_session_field_serializers, read=_session_field_values, apply=_apply_session_fields
 )
+
+
+def rate_for_python_api(*, message, rating: int, reason: str = "", comment: str = "") -> dict:
+    """LoggingSystem.rate: rate `message` and answer as the feedback API does."""
+    feedback, _ = services.rate_message(message=message, rating=rating, reason=reason, comment=comment)
+    return FeedbackSerializer(feedback).data

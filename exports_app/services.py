@@ -349,6 +349,11 @@ def archive_sessions(
 PARSERS = {"archive": parse_archive, "chatgpt": parse_chatgpt, "claude": parse_claude, "jsonl": parse_jsonl}
 
 
+def export_for_python_api(*, sessions, fmt: str, **options) -> str:
+    """LoggingSystem.export_for_training: the export's (first) file, as a path string."""
+    return str(export_sessions(sessions=sessions, fmt=fmt, **options).paths[0])
+
+
 def archive_for_retention(sender, *, session: ChatSession, **kwargs) -> None:
     """Retention's request to archive `session` before deleting it (curation_app's archive_requested)."""
     archive_sessions(sessions=ChatSession.objects.filter(pk=session.pk))

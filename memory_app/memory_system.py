@@ -2,14 +2,15 @@
 
     from memory_app.memory_system import AdvancedMemory
 
-    memory = AdvancedMemory(user="alice", session_id=logging.session_id)
+    memory = AdvancedMemory(user="admin", session_id=logging.session_id)
     memory.short_term.add("User: How do I...")
     memory.long_term.add("Key concept", category="learning")
     memory.short_term.get_recent(n=5)
     memory.long_term.get("learning")
 
-Items come back as dicts shaped like the HTTP API's. Every write goes through memory_app.services;
-reads by get/search/get_recent count an access, as reads over HTTP do.
+Items and search hits come back as plain dicts, exactly as the HTTP API's JSON shows them. Every write
+goes through memory_app.services; reads by get/search/get_recent/by_month count an access, as reads over
+HTTP do, and return the counted access_count and last_accessed_at.
 """
 
 import re
@@ -21,21 +22,35 @@ ensure_django()
 from django.conf import settings  # noqa: E402  (Django must be set up before models are imported)
 from django.core.exceptions import ValidationError  # noqa: E402
 
-from sessions_app.logging_system import owned_session, script_user  # noqa: E402
+from sessions_app.logging_system import as_sent, owned_session, script_user  # noqa: E402
 from sessions_app.models import ChatSession  # noqa: E402
 
 from . import services  # noqa: E402
 from .models import CATEGORY_PATTERN, DEFAULT_CATEGORY, MONTH_PATTERN, Layer, MemoryItem  # noqa: E402
-from .serializers import MemoryItemSerializer  # noqa: E402
+from .serializers import MemoryItemSerializer, SearchHitSerializer  # noqa: E402
 
 
-def _shown(items, *, count_access: bool = True) -> list[dict]:
+def _shown(item: MemoryItem) -> dict:
+    return as_sent(MemoryItemSerializer(item).data)
+
+
+def _listed(items, *, count_access: bool = True) -> list[dict]:
     items = list(items)
     if count_access:
         services.record_access(item_ids=[item.pk for item in items])
-        for item in items:
-            item.access_count += 1
-    return MemoryItemSerializer(items, many=True).data
+        _read_counts(items)
+    return as_sent(MemoryItemSerializer(items, many=True).data)
+
+
+def _read_counts(items: list[MemoryItem]) -> None:
+    """Give `items` their stored access_count and last_accessed_at, as the access just counted left them."""
+    counted = MemoryItem.objects.filter(pk__in=[item.pk for item in items]).values_list(
+        "pk", "access_count", "last_accessed_at"
+    )
+    counts = {pk: (access_count, last_accessed_at) for pk, access_count, last_accessed_at in counted}
+    for item in items:
+        if item.pk in counts:
+            item.access_count, item.last_accessed_at = counts[item.pk]
 
 
 class _Layer:
@@ -46,8 +61,10 @@ class _Layer:
         return MemoryItem.objects.owned_by(self.memory.user).in_layer(layer).select_related("session")
 
     def _search(self, query: str, layer: str, limit: int) -> list[dict]:
+        """Hits as GET /api/memory/search/ gives them: {"kind": "memory", "score", "item"}, best first."""
         hits = services.recall(owner=self.memory.user, query=query, layers=[layer], limit=limit)
-        return MemoryItemSerializer([hit["item"] for hit in hits], many=True).data
+        _read_counts([hit["item"] for hit in hits])
+        return as_sent(SearchHitSerializer(hits, many=True).data)
 
 
 class ShortTerm(_Layer):
@@ -55,7 +72,7 @@ class ShortTerm(_Layer):
 
     def add(self, text: str) -> dict:
         item = services.add_short_term(session=self.memory.require_session(), text=text)
-        return MemoryItemSerializer(item).data
+        return _shown(item)
 
     def get_recent(self, n: int = 5) -> list[dict]:
         """The newest `n` lines, oldest first."""
@@ -63,15 +80,17 @@ class ShortTerm(_Layer):
             raise ValidationError({"n": "Must be a whole number of 1 or more."})
         session = self.memory.require_session()
         recent = list(self._items(Layer.SHORT_TERM).filter(session=session).order_by("-id")[:n])
-        return _shown(reversed(recent))
+        return _listed(reversed(recent))
 
 
 class LongTerm(_Layer):
     """Facts kept across sessions, by category; adding a known fact again strengthens it."""
 
     def add(self, text: str, category: str = DEFAULT_CATEGORY) -> dict:
-        item, _ = services.remember_fact(owner=self.memory.user, text=text, category=category, session=self.memory.session)
-        return MemoryItemSerializer(item).data
+        item, _ = services.remember_fact(
+            owner=self.memory.user, text=text, category=category, session=self.memory.session
+        )
+        return _shown(item)
 
     def get(self, category: str | None = None, limit: int = 100) -> list[dict]:
         """Facts of `category` (all without one), strongest first."""
@@ -80,10 +99,10 @@ class LongTerm(_Layer):
             if not isinstance(category, str) or not re.fullmatch(CATEGORY_PATTERN, category):
                 raise ValidationError({"category": "Use 1-64 lowercase letters, digits, '-' or '_'."})
             facts = facts.filter(category=category)
-        return _shown(facts.order_by("-strength", "-last_seen_at", "-id")[:limit])
+        return _listed(facts.order_by("-strength", "-last_seen_at", "-id")[:limit])
 
     def search(self, query: str, limit: int = 10) -> list[dict]:
-        """Facts matching `query`, best first."""
+        """Search hits for facts matching `query`, best first."""
         return self._search(query, Layer.LONG_TERM, limit)
 
 
@@ -92,15 +111,15 @@ class Working(_Layer):
 
     def add(self, goal: str, context: dict | None = None) -> dict:
         item = services.add_task(owner=self.memory.user, goal=goal, context=context, session=self.memory.session)
-        return MemoryItemSerializer(item).data
+        return _shown(item)
 
     def complete(self, item_id: int) -> dict:
         task = self._owned_task(item_id)
-        return MemoryItemSerializer(services.complete_task(item=task)).data
+        return _shown(services.complete_task(item=task))
 
     def active(self) -> list[dict]:
         """Open tasks, newest first."""
-        return _shown(self._items(Layer.WORKING).filter(status="open").order_by("-id"), count_access=False)
+        return _listed(self._items(Layer.WORKING).filter(status="open").order_by("-id"), count_access=False)
 
     def _owned_task(self, item_id) -> MemoryItem:
         try:
@@ -119,14 +138,17 @@ class Episodic(_Layer):
         """Episodes of `month` ("YYYY-MM"), newest first."""
         if not isinstance(month, str) or not re.fullmatch(MONTH_PATTERN, month):
             raise ValidationError({"month": "Use YYYY-MM."})
-        return _shown(self._items(Layer.EPISODIC).filter(month=month).order_by("-id"))
+        return _listed(self._items(Layer.EPISODIC).filter(month=month).order_by("-id"))
 
 
 class AdvancedMemory:
-    """One user's four-layer memory; `session_id` names the session short-term memory belongs to."""
+    """One user's four-layer memory; `session_id` names the session short-term memory belongs to.
 
-    def __init__(self, user=None, session_id: str | None = None):
-        self.user = script_user(user or settings.NOVAFORGE["DEFAULT_USER"])
+    `user` is as for LoggingSystem: an unknown username is a ValidationError unless `create_user=True`.
+    """
+
+    def __init__(self, user=None, session_id: str | None = None, *, create_user: bool = False):
+        self.user = script_user(user or settings.NOVAFORGE["DEFAULT_USER"], create=create_user)
         self.session = owned_session(self.user, session_id) if session_id else None
         self.short_term = ShortTerm(self)
         self.long_term = LongTerm(self)
@@ -145,8 +167,10 @@ class AdvancedMemory:
 
     def context(self, query: str = "", budget_tokens: int | None = None) -> dict:
         """What an assistant should see next in this session (as POST /api/memory/context)."""
-        return services.assemble_context(session=self.require_session(), query=query, budget_tokens=budget_tokens)
+        return as_sent(
+            services.assemble_context(session=self.require_session(), query=query, budget_tokens=budget_tokens)
+        )
 
     def consolidate(self, threshold: int | None = None, dry_run: bool = False) -> dict:
         """Promote this user's often-read items and build missing episodes (as consolidate_memory)."""
-        return services.consolidate_memory(owner=self.user, threshold=threshold, dry_run=dry_run).as_dict()
+        return as_sent(services.consolidate_memory(owner=self.user, threshold=threshold, dry_run=dry_run).as_dict())

@@ -2,6 +2,8 @@
 so sessions_app never imports the apps above it (the import-linter contract in setup.cfg)."""
 
 from collections.abc import Callable
+
+from django.core.exceptions import ImproperlyConfigured
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -48,3 +50,19 @@ session_fields: list[SessionFields] = []
 
 def register_session_fields(extension: SessionFields) -> None:
     session_fields.append(extension)
+
+
+# What the Python API (LoggingSystem) does through other apps, by name: "rate_message" (curation_app)
+# and "export_sessions" (exports_app).
+_python_api: dict[str, Callable] = {}
+
+
+def register_python_api(name: str, function: Callable) -> None:
+    _python_api[name] = function
+
+
+def python_api(name: str) -> Callable:
+    try:
+        return _python_api[name]
+    except KeyError:
+        raise ImproperlyConfigured(f"No installed app provides {name!r} to the Python API.") from None

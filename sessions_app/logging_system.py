@@ -2,26 +2,27 @@
 
     from sessions_app.logging_system import LoggingSystem
 
-    logging = LoggingSystem(user="alice")     # starts a session, or resumes one with session_id=
+    logging = LoggingSystem(user="admin")     # starts a session, or resumes one with session_id=
     logging.log_message(role="user", content="How do I...", metadata={"mode": "commander"})
     logging.export_for_training("jsonl")      # also "sharegpt", "csv", "markdown", "dpo"; the file's path
 
-Every call goes through sessions_app.services, so it behaves exactly as the HTTP API does.
+Every call goes through sessions_app.services, so it behaves exactly as the HTTP API does, and returns
+what the HTTP API's JSON holds for the same object, as plain dicts and lists.
 """
 
 from novaforge.standalone import ensure_django
 
 ensure_django()
 
+import orjson  # noqa: E402
 from django.conf import settings  # noqa: E402  (Django must be set up before models are imported)
 from django.contrib.auth import get_user_model  # noqa: E402
 from django.core.exceptions import ValidationError  # noqa: E402
 
-from curation_app import services as curation_services  # noqa: E402
-from curation_app.models import MessageFeedback  # noqa: E402
+from novaforge.api import JSONRenderer  # noqa: E402
 from novaforge.collector import collector_paused  # noqa: E402
 
-from . import services  # noqa: E402
+from . import extensions, services  # noqa: E402
 from .filters import ChatSessionFilter  # noqa: E402
 from .models import ChatSession, Message  # noqa: E402
 from .serializers import ChatSessionSerializer, MessageInputSerializer, MessageSerializer  # noqa: E402
@@ -41,15 +42,37 @@ def _checked(message: dict) -> services.NewMessage:
     return incoming.to_new_message()
 
 
-def script_user(user):
-    """The account a Python API caller names: a username is created on first use, with no usable password."""
+_render_json = JSONRenderer().render  # holds no state: one renderer serves every call
+
+
+def as_sent(data):
+    """`data` exactly as the HTTP API sends it, as plain Python: written by the API's JSON renderer and read
+    back, so choices are plain strings, tuples are lists and times are ISO 8601 text."""
+    return orjson.loads(_render_json(data))
+
+
+def script_user(user, *, create: bool = False):
+    """The account a Python API caller names: a user, or a username that must exist unless `create`
+    (then it is made on first use, with no usable password)."""
     if not isinstance(user, str):
         return user
-    account, created = get_user_model().objects.get_or_create(username=user)
-    if created:
-        account.set_unusable_password()
-        account.save(update_fields=["password"])
-    return account
+    accounts = get_user_model().objects
+    if create:
+        account, created = accounts.get_or_create(username=user)
+        if created:
+            account.set_unusable_password()
+            account.save(update_fields=["password"])
+        return account
+    try:
+        return accounts.get(username=user)
+    except accounts.model.DoesNotExist:
+        # A typo must not quietly start a second history under a new account.
+        raise ValidationError(
+            {
+                "user": f'No user "{user}". Create it with "python manage.py createsuperuser" '
+                "(a login for the site too), or pass create_user=True to make it here."
+            }
+        ) from None
 
 
 def owned_session(user, session_id: str) -> ChatSession:
@@ -61,7 +84,11 @@ def owned_session(user, session_id: str) -> ChatSession:
 
 
 class LoggingSystem:
-    """One user's current chat session: every logged message is durable when the call returns."""
+    """One user's current chat session: every logged message is durable when the call returns.
+
+    `user` is a username (by default NOVAFORGE_USER, "admin") or a user; an unknown username is a
+    ValidationError unless `create_user=True`.
+    """
 
     def __init__(
         self,
@@ -71,8 +98,9 @@ class LoggingSystem:
         title: str = "",
         system_prompt: str = "",
         metadata: dict | None = None,
+        create_user: bool = False,
     ):
-        self.user = script_user(user or settings.NOVAFORGE["DEFAULT_USER"])
+        self.user = script_user(user or settings.NOVAFORGE["DEFAULT_USER"], create=create_user)
         if session_id:
             self.session = self._owned(session_id)
         else:
@@ -89,12 +117,16 @@ class LoggingSystem:
 
     def log_message(
         self, role: str, content: str, metadata: dict | None = None, message_id: str | None = None
-    ) -> Message | None:
-        """Store one message now; returns it, or None when `message_id` was stored already."""
+    ) -> dict | None:
+        """Store one message now; returns it as the HTTP API shows it, or None when `message_id` was stored already."""
         new_message = _checked({"role": role, "content": content, "metadata": metadata or {}, "message_id": message_id})
         result = services.append_messages(session=self.session, messages=[new_message])
         self.session = result.session
-        return result.messages[0] if result.messages else None
+        if not result.messages:
+            return None
+        message = result.messages[0]
+        Message.feedback.related.set_cached_value(message, None)  # just written, so unrated: no query to ask
+        return as_sent(MessageSerializer(message).data)
 
     def save_session(self, messages: list[dict] | None = None, **changes) -> dict:
         """Append `messages` (dicts as in the HTTP save) and apply title/metadata changes, all or nothing."""
@@ -111,9 +143,11 @@ class LoggingSystem:
     def load_session(self, session_id: str | None = None) -> dict:
         """A session of this user (the current one by default) with all its messages."""
         session = self._owned(session_id) if session_id else self.session
-        body = ChatSessionSerializer(session).data
+        body = as_sent(ChatSessionSerializer(session).data)
         with collector_paused():
-            body["messages"] = MessageSerializer(session.messages.as_rows(), many=True).data
+            # Not through as_sent: rows read from the database hold JSON values already, and a session's
+            # messages can run to megabytes.
+            body["messages"] = list(MessageSerializer(session.messages.as_rows(), many=True).data)
         return body
 
     def list_sessions(self, **filters) -> list[dict]:
@@ -123,7 +157,7 @@ class LoggingSystem:
         )
         if not sessions.is_valid():
             raise ValidationError(dict(sessions.errors))
-        return ChatSessionSerializer(sessions.qs, many=True).data
+        return as_sent(ChatSessionSerializer(sessions.qs, many=True).data)
 
     def export_for_training(self, fmt: str = "jsonl", **options) -> str:
         """Write this user's sessions as `fmt` (jsonl, sharegpt, csv, markdown, dpo); returns the file's path.
@@ -131,21 +165,20 @@ class LoggingSystem:
         `options` are the export command's: output, redact_pii, dedupe, max_tokens, validation_fraction
         (then the training file's path is returned, the validation file beside it), rating.
         """
-        # Imported here: apps import one way, exports_app -> memory_app -> sessions_app.
-        from exports_app.services import export_sessions
+        export_sessions = extensions.python_api("export_sessions")
+        return export_sessions(sessions=ChatSession.objects.owned_by(self.user), fmt=fmt, **options)
 
-        report = export_sessions(sessions=ChatSession.objects.owned_by(self.user), fmt=fmt, **options)
-        return str(report.paths[0])
-
-    def end_session(self) -> None:
-        """End the current session; the next LoggingSystem starts a new one."""
+    def end_session(self) -> dict:
+        """End the current session and return it; the next LoggingSystem starts a new one."""
         self.session = services.end_session(session=self.session)
+        return as_sent(ChatSessionSerializer(self.session).data)
 
-    def rate(self, seq: int, rating: int, reason: str | None = None, comment: str | None = None) -> MessageFeedback:
-        """Rate assistant message `seq` of the current session +1 or -1; rating again replaces the rating."""
+    def rate(self, seq: int, rating: int, reason: str | None = None, comment: str | None = None) -> dict:
+        """Rate assistant message `seq` of the current session +1 or -1; rating again replaces the rating.
+        Returns the rating as the HTTP API's feedback endpoint does."""
         try:
             message = self.session.messages.get(seq=seq)
         except Message.DoesNotExist:
             raise ValidationError({"seq": f"Session {self.session_id} has no message {seq}."}) from None
-        feedback, _ = curation_services.rate_message(message=message, rating=rating, reason=reason or "", comment=comment or "")
-        return feedback
+        rate_message = extensions.python_api("rate_message")
+        return as_sent(rate_message(message=message, rating=rating, reason=reason or "", comment=comment or ""))

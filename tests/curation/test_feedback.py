@@ -103,8 +103,8 @@ def test_the_python_api_rates_a_message(alice):
     logging = LoggingSystem(user=alice)
     logging.log_message(role="user", content="Hi")
     logging.log_message(role="assistant", content="Hello!")
-    assert logging.rate(2, +1, reason="friendly").rating == 1
-    assert logging.rate(2, -1).reason == ""
+    assert logging.rate(2, +1, reason="friendly")["rating"] == 1
+    assert logging.rate(2, -1)["reason"] == ""
     assert logging.load_session()["messages"][1]["feedback"]["rating"] == -1
     with pytest.raises(ValidationError, match="only assistant messages"):
         logging.rate(1, +1)
