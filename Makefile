@@ -32,6 +32,7 @@ run: migrate
 	SECURE_COOKIES=0 $(BIN)/gunicorn novaforge.wsgi --bind $(HOST):$(PORT) --workers 1 --threads 8 --access-logfile -
 
 test: $(VENV)/.dev-installed
+	$(BIN)/lint-imports --no-cache
 	$(BIN)/pytest
 
 # Benchmarks against the bare driver and LangChain (installed only here, from bench/requirements.txt):

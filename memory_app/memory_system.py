@@ -15,14 +15,13 @@ HTTP do, and return the counted access_count and last_accessed_at.
 
 import re
 
-from novaforge.standalone import ensure_django
+from novaforge.standalone import as_sent, ensure_django, script_user
 
 ensure_django()
 
 from django.conf import settings  # noqa: E402  (Django must be set up before models are imported)
 from django.core.exceptions import ValidationError  # noqa: E402
 
-from sessions_app.logging_system import as_sent, owned_session, script_user  # noqa: E402
 from sessions_app.models import ChatSession  # noqa: E402
 
 from . import services  # noqa: E402
@@ -149,7 +148,7 @@ class AdvancedMemory:
 
     def __init__(self, user=None, session_id: str | None = None, *, create_user: bool = False):
         self.user = script_user(user or settings.NOVAFORGE["DEFAULT_USER"], create=create_user)
-        self.session = owned_session(self.user, session_id) if session_id else None
+        self.session = ChatSession.objects.owned_by(self.user).by_session_id(session_id) if session_id else None
         self.short_term = ShortTerm(self)
         self.long_term = LongTerm(self)
         self.working = Working(self)

@@ -10,16 +10,13 @@ Every call goes through sessions_app.services, so it behaves exactly as the HTTP
 what the HTTP API's JSON holds for the same object, as plain dicts and lists.
 """
 
-from novaforge.standalone import ensure_django
+from novaforge.standalone import as_sent, ensure_django, script_user
 
 ensure_django()
 
-import orjson  # noqa: E402
 from django.conf import settings  # noqa: E402  (Django must be set up before models are imported)
-from django.contrib.auth import get_user_model  # noqa: E402
 from django.core.exceptions import ValidationError  # noqa: E402
 
-from novaforge.api import JSONRenderer  # noqa: E402
 from novaforge.collector import collector_paused  # noqa: E402
 
 from . import extensions, services  # noqa: E402
@@ -40,47 +37,6 @@ def _checked(message: dict) -> services.NewMessage:
     if not incoming.is_valid():
         raise ValidationError({field: [str(error) for error in errors] for field, errors in incoming.errors.items()})
     return incoming.to_new_message()
-
-
-_render_json = JSONRenderer().render  # holds no state: one renderer serves every call
-
-
-def as_sent(data):
-    """`data` exactly as the HTTP API sends it, as plain Python: written by the API's JSON renderer and read
-    back, so choices are plain strings, tuples are lists and times are ISO 8601 text."""
-    return orjson.loads(_render_json(data))
-
-
-def script_user(user, *, create: bool = False):
-    """The account a Python API caller names: a user, or a username that must exist unless `create`
-    (then it is made on first use, with no usable password)."""
-    if not isinstance(user, str):
-        return user
-    accounts = get_user_model().objects
-    if create:
-        account, created = accounts.get_or_create(username=user)
-        if created:
-            account.set_unusable_password()
-            account.save(update_fields=["password"])
-        return account
-    try:
-        return accounts.get(username=user)
-    except accounts.model.DoesNotExist:
-        # A typo must not quietly start a second history under a new account.
-        raise ValidationError(
-            {
-                "user": f'No user "{user}". Create it with "python manage.py createsuperuser" '
-                "(a login for the site too), or pass create_user=True to make it here."
-            }
-        ) from None
-
-
-def owned_session(user, session_id: str) -> ChatSession:
-    """`user`'s session `session_id`, or a ValidationError naming it (the Python API's 404)."""
-    try:
-        return ChatSession.objects.owned_by(user).get(session_id=session_id)
-    except ChatSession.DoesNotExist:
-        raise ValidationError({"session_id": f"No session {session_id} belongs to {user}."}) from None
 
 
 class LoggingSystem:
@@ -109,7 +65,7 @@ class LoggingSystem:
             )
 
     def _owned(self, session_id: str) -> ChatSession:
-        return owned_session(self.user, session_id)
+        return ChatSession.objects.owned_by(self.user).by_session_id(session_id)
 
     @property
     def session_id(self) -> str:

@@ -1,4 +1,5 @@
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import F, Q
 from django.utils import timezone
@@ -25,6 +26,13 @@ class ChatSessionQuerySet(models.QuerySet):
 
     def open(self):
         return self.filter(ended_at__isnull=True)
+
+    def by_session_id(self, session_id: str) -> "ChatSession":
+        """The session `session_id` among these, or a ValidationError naming it (the Python API's 404)."""
+        try:
+            return self.get(session_id=session_id)
+        except self.model.DoesNotExist:
+            raise ValidationError({"session_id": f"No session {session_id} is yours."}) from None
 
     def in_list_order(self):
         """The default list order: pinned sessions first, then newest first."""

@@ -1,19 +1,16 @@
 """Every write to sessions and messages goes through these functions (API, admin, Python API, importers)."""
 
-import secrets
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Sequence
 from copy import copy
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime
 from functools import partial
 
-from django.conf import settings
-from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
 from django.db import connections, models, transaction
 from django.utils import timezone
 
-from .models import ChatSession, Message, Role
+from .models import ChatSession, Message
 from .signals import messages_appended, session_ended
 from .tokens import count_tokens
 
