@@ -27,6 +27,12 @@ def rate_message(
     *, message: Message, rating: int, reason: str = "", comment: str = ""
 ) -> tuple[MessageFeedback, bool]:
     """Set the rating of assistant `message`, replacing an earlier one; returns (feedback, created)."""
+    check_rating(message=message, rating=rating, reason=reason, comment=comment)
+    return do_rate_message(message=message, rating=rating, reason=reason, comment=comment)
+
+
+def check_rating(*, message: Message, rating: int, reason: str, comment: str) -> None:
+    """Raise a ValidationError keyed by field unless `message` can be rated so."""
     if message.role != Role.ASSISTANT:
         raise ValidationError(
             {"seq": f"Message {message.seq} is a {message.role} message; only assistant messages can be rated."}
@@ -37,6 +43,10 @@ def rate_message(
         raise ValidationError({"reason": f"At most {FEEDBACK_REASON_MAX_CHARS} characters."})
     if len(comment) > FEEDBACK_COMMENT_MAX_CHARS:
         raise ValidationError({"comment": f"At most {FEEDBACK_COMMENT_MAX_CHARS} characters."})
+
+
+def do_rate_message(*, message: Message, rating: int, reason: str, comment: str) -> tuple[MessageFeedback, bool]:
+    """Store a rating checked by check_rating, replacing an earlier one; returns (feedback, created)."""
     now = timezone.now()
     return MessageFeedback.objects.update_or_create(
         message=message,

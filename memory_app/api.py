@@ -9,7 +9,7 @@ from sessions_app.models import ChatSession
 
 from . import services
 from .filters import MemoryItemFilter
-from .models import Layer, MemoryItem
+from .models import MemoryItem
 from .serializers import (
     ConsolidateInputSerializer,
     ConsolidationReportSerializer,
@@ -43,8 +43,7 @@ class MemoryItemViewSet(
 
     def retrieve(self, request, *args, **kwargs):
         item = self.get_object()
-        services.record_access(item_ids=[item.pk])
-        item.access_count += 1
+        services.record_access(items=[item])
         return Response(MemoryItemSerializer(item).data)
 
     @extend_schema(request=MemoryItemCreateSerializer, responses={201: MemoryItemSerializer, 200: MemoryItemSerializer})
@@ -56,17 +55,14 @@ class MemoryItemViewSet(
         session = None
         if data.get("session_id"):
             session = get_object_or_404(ChatSession.objects.owned_by(request.user), session_id=data["session_id"])
-        created = True
-        if data["layer"] == Layer.SHORT_TERM:
-            item = services.add_short_term(session=session, text=data["text"])
-        elif data["layer"] == Layer.LONG_TERM:
-            item, created = services.remember_fact(
-                owner=request.user, text=data["text"], category=data["category"], session=session
-            )
-        else:
-            item = services.add_task(
-                owner=request.user, goal=data["text"], context=data.get("context"), category=data["category"], session=session
-            )
+        item, created = services.add_item(
+            owner=request.user,
+            layer=data["layer"],
+            text=data["text"],
+            category=data["category"],
+            context=data.get("context"),
+            session=session,
+        )
         return Response(
             MemoryItemSerializer(item).data, status=status.HTTP_201_CREATED if created else status.HTTP_200_OK
         )

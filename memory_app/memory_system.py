@@ -36,20 +36,8 @@ def _shown(item: MemoryItem) -> dict:
 def _listed(items, *, count_access: bool = True) -> list[dict]:
     items = list(items)
     if count_access:
-        services.record_access(item_ids=[item.pk for item in items])
-        _read_counts(items)
+        services.record_access(items=items)
     return as_sent(MemoryItemSerializer(items, many=True).data)
-
-
-def _read_counts(items: list[MemoryItem]) -> None:
-    """Give `items` their stored access_count and last_accessed_at, as the access just counted left them."""
-    counted = MemoryItem.objects.filter(pk__in=[item.pk for item in items]).values_list(
-        "pk", "access_count", "last_accessed_at"
-    )
-    counts = {pk: (access_count, last_accessed_at) for pk, access_count, last_accessed_at in counted}
-    for item in items:
-        if item.pk in counts:
-            item.access_count, item.last_accessed_at = counts[item.pk]
 
 
 class _Layer:
@@ -62,7 +50,6 @@ class _Layer:
     def _search(self, query: str, layer: str, limit: int) -> list[dict]:
         """Hits as GET /api/memory/search/ gives them: {"kind": "memory", "score", "item"}, best first."""
         hits = services.recall(owner=self.memory.user, query=query, layers=[layer], limit=limit)
-        _read_counts([hit["item"] for hit in hits])
         return as_sent(SearchHitSerializer(hits, many=True).data)
 
 

@@ -109,6 +109,21 @@ def _trim_short_term(session: ChatSession, cursor) -> None:
     cursor.execute(_TRIM_LINES, [session.pk, session.pk, _limit("SHORT_TERM_LIMIT") - 1])
 
 
+def add_item(
+    *, owner, layer: str, text: str, category: str = DEFAULT_CATEGORY, context: dict | None = None,
+    session: ChatSession | None = None,
+) -> tuple[MemoryItem, bool]:
+    """Add `text` to memory `layer` of `owner`, as that layer's service does; returns (item, created).
+    created is False only for a long-term fact already known (it is strengthened instead)."""
+    if layer == Layer.SHORT_TERM:
+        return add_short_term(session=session, text=text), True
+    if layer == Layer.LONG_TERM:
+        return remember_fact(owner=owner, text=text, category=category, session=session)
+    if layer == Layer.WORKING:
+        return add_task(owner=owner, goal=text, context=context, category=category, session=session), True
+    raise ValidationError({"layer": f"Items of layer {layer} are built by consolidation, not added."})
+
+
 def add_short_term(*, session: ChatSession, text: str) -> MemoryItem:
     """Add one line to the short-term memory of `session` (still open), keeping the newest SHORT_TERM_LIMIT."""
     _check_text(text)
@@ -201,6 +216,12 @@ EDITABLE_FIELDS = {
 
 def update_item(*, item: MemoryItem, **changes) -> MemoryItem:
     """Change the fields of `item` its layer lets change (a fact's text, a task's status...)."""
+    check_item_changes(item=item, changes=changes)
+    return do_update_item(item=item, changes=changes)
+
+
+def check_item_changes(*, item: MemoryItem, changes: dict) -> None:
+    """Raise a ValidationError keyed by field unless `changes` may be written to `item` as they are."""
     editable = EDITABLE_FIELDS[Layer(item.layer)]
     refused = sorted(set(changes) - editable)
     if refused:
@@ -215,14 +236,21 @@ def update_item(*, item: MemoryItem, **changes) -> MemoryItem:
         raise ValidationError({"status": f"Must be one of {', '.join(TaskStatus.values)}."})
     if "title" in changes and (not isinstance(changes["title"], str) or len(changes["title"]) > 200):
         raise ValidationError({"title": "Must be text of at most 200 characters."})
+    if item.layer == Layer.LONG_TERM and "text" in changes:
+        twin = MemoryItem.objects.filter(
+            owner_id=item.owner_id, layer=Layer.LONG_TERM, fingerprint=fingerprint_of(changes["text"])
+        )
+        if twin.exclude(pk=item.pk).exists():
+            raise ValidationError({"text": "Another long-term item holds this fact already."})
+
+
+def do_update_item(*, item: MemoryItem, changes: dict) -> MemoryItem:
+    """Write `changes` (checked by check_item_changes) to `item`."""
     for name, value in changes.items():
         setattr(item, name, value)
     update_fields = [*changes, "updated_at"]
     if item.layer == Layer.LONG_TERM and "text" in changes:
         item.fingerprint = fingerprint_of(item.text)
-        twin = MemoryItem.objects.filter(owner_id=item.owner_id, layer=Layer.LONG_TERM, fingerprint=item.fingerprint)
-        if twin.exclude(pk=item.pk).exists():
-            raise ValidationError({"text": "Another long-term item holds this fact already."})
         update_fields.append("fingerprint")
     item.updated_at = timezone.now()
     item.save(update_fields=update_fields)
@@ -241,13 +269,18 @@ def delete_item(*, item: MemoryItem) -> None:
     item.delete()
 
 
-def record_access(*, item_ids: Iterable[int]) -> None:
-    """Count one read of each item now, in one UPDATE; consolidation promotes what is read often."""
-    item_ids = list(item_ids)
-    if item_ids:
-        MemoryItem.objects.filter(id__in=item_ids).update(
-            access_count=F("access_count") + 1, last_accessed_at=timezone.now()
+def record_access(*, items: Iterable[MemoryItem]) -> None:
+    """Count one read of each of `items` now, in one UPDATE, and show it on the instances, so what the
+    reader gets back is what was counted; consolidation promotes what is read often."""
+    items = list(items)
+    if items:
+        now = timezone.now()
+        MemoryItem.objects.filter(id__in=[item.pk for item in items]).update(
+            access_count=F("access_count") + 1, last_accessed_at=now
         )
+        for item in items:
+            item.access_count += 1
+            item.last_accessed_at = now
 
 
 # Episodic memory -------------------------------------------------------------------------------------
@@ -446,11 +479,10 @@ def recall(*, owner, query: str, scope: str = "memory", layers=None, limit: int 
     message_ids = [hit.pk for hit in hits if hit.kind == "message"]
     items = MemoryItem.objects.select_related("session").in_bulk(item_ids)
     messages = Message.objects.select_related("session").in_bulk(message_ids)
-    record_access(item_ids=item_ids)
+    record_access(items=items.values())
     results = []
     for hit in hits:
         if hit.kind == "memory" and hit.pk in items:
-            items[hit.pk].access_count += 1
             results.append({"kind": "memory", "score": hit.score, "item": items[hit.pk]})
         elif hit.kind == "message" and hit.pk in messages:
             results.append({"kind": "message", "score": hit.score, "message": messages[hit.pk]})
@@ -523,7 +555,7 @@ def assemble_context(*, session: ChatSession, query: str = "", budget_tokens: in
             candidates[Layer.LONG_TERM].append(ContextPiece(fact, fact.text, reason))
 
     chosen = _fit_to_budget(candidates, budget)
-    record_access(item_ids=[piece.item.pk for piece in chosen if piece.score is not None])
+    record_access(items=[piece.item for piece in chosen if piece.score is not None])
     ordered = []
     for layer in CONTEXT_SHARES:
         pieces = [piece for piece in chosen if piece.item.layer == layer]

@@ -20,11 +20,6 @@ def _encoding():
         return None
 
 
-def is_exact() -> bool:
-    """Whether `count_tokens` gives exact cl100k_base counts rather than an estimate."""
-    return _encoding() is not None
-
-
 def count_tokens(text: str) -> int:
     """Tokens in `text` under cl100k_base; an estimate of one per 4 characters without tiktoken."""
     if not text:
