@@ -519,52 +519,21 @@ def assemble_context(*, session: ChatSession, query: str = "", budget_tokens: in
     3. Matched items chosen count one access each.
     """
     budget = budget_tokens or _limit("CONTEXT_BUDGET_TOKENS")
-    owner = session.owner
-    reason_query = query
-    if not query:
-        latest = session.messages.filter(role=Role.USER).order_by("-seq").values_list("content", flat=True).first()
-        query = (latest or "")[:FIRST_REQUEST_CHARS]
-    candidates = {layer: [] for layer in CONTEXT_SHARES}
-
-    elsewhere = Case(When(session=session, then=Value(0)), default=Value(1))
-    tasks = MemoryItem.objects.owned_by(owner).open_tasks().order_by(elsewhere, "-id")  # this session's first
-    for task in tasks[:CONTEXT_TASKS]:
-        text = f"Task: {task.text}" + (f"\nContext: {task.context}" if task.context else "")
-        reason = "open task from this session" if task.session_id == session.pk else "open task"
-        candidates[Layer.WORKING].append(ContextPiece(task, text, reason))
-
-    recent = MemoryItem.objects.filter(session=session, layer=Layer.SHORT_TERM).order_by("-id")
-    for line in recent[: _limit("SHORT_TERM_LIMIT")]:
-        candidates[Layer.SHORT_TERM].append(ContextPiece(line, line.text, "recent in this session"))
-
-    matched_because = f'matches "{reason_query[:80]}"' if reason_query else "matches the latest user message"
-    for layer, limit in CONTEXT_MATCHES.items():
-        hits = search_index.search(owner_id=owner.pk, query=query, layers=[layer], limit=limit + 1) if query else []
-        found = MemoryItem.objects.in_bulk([hit.pk for hit in hits])
-        for hit in hits:
-            item = found.get(hit.pk)
-            if item is None or item.session_id == session.pk and layer == Layer.EPISODIC:
-                continue  # this session's own episode repeats what the short-term lines say
-            text = item.text if layer == Layer.LONG_TERM else f"{item.title} ({item.month}): {item.text}"
-            candidates[layer].append(ContextPiece(item, text, matched_because, score=hit.score))
-        candidates[layer] = candidates[layer][:limit]
+    search_query = query or _latest_request(session)
+    matched_because = f'matches "{query[:80]}"' if query else "matches the latest user message"
+    candidates = {
+        Layer.WORKING: _task_candidates(session),
+        Layer.SHORT_TERM: _recent_line_candidates(session),
+        **_matched_candidates(session, search_query, matched_because),
+    }
     if not candidates[Layer.LONG_TERM]:
-        strongest = MemoryItem.objects.owned_by(owner).in_layer(Layer.LONG_TERM).order_by("-strength", "-last_seen_at")
-        for fact in strongest[: CONTEXT_MATCHES[Layer.LONG_TERM]]:
-            reason = f"strong long-term memory (added {fact.strength} time{'s' if fact.strength != 1 else ''})"
-            candidates[Layer.LONG_TERM].append(ContextPiece(fact, fact.text, reason))
-
-    chosen = _fit_to_budget(candidates, budget)
+        candidates[Layer.LONG_TERM] = _strongest_fact_candidates(session.owner)
+    chosen = _fit_to_budget({layer: candidates[layer] for layer in CONTEXT_SHARES}, budget)
     record_access(items=[piece.item for piece in chosen if piece.score is not None])
-    ordered = []
-    for layer in CONTEXT_SHARES:
-        pieces = [piece for piece in chosen if piece.item.layer == layer]
-        if layer == Layer.SHORT_TERM:
-            pieces.reverse()  # chosen newest first; read oldest first
-        ordered += pieces
+    ordered = _in_reading_order(chosen)
     return {
         "session_id": session.session_id,
-        "query": query,
+        "query": search_query,
         "budget_tokens": budget,
         "used_tokens": sum(piece.tokens for piece in ordered),
         "items": [
@@ -579,6 +548,65 @@ def assemble_context(*, session: ChatSession, query: str = "", budget_tokens: in
             for piece in ordered
         ],
     }
+
+
+def _latest_request(session: ChatSession) -> str:
+    latest = session.messages.filter(role=Role.USER).order_by("-seq").values_list("content", flat=True).first()
+    return (latest or "")[:FIRST_REQUEST_CHARS]
+
+
+def _task_candidates(session: ChatSession) -> list[ContextPiece]:
+    """The owner's open tasks, this session's first."""
+    elsewhere = Case(When(session=session, then=Value(0)), default=Value(1))
+    tasks = MemoryItem.objects.owned_by(session.owner).open_tasks().order_by(elsewhere, "-id")
+    pieces = []
+    for task in tasks[:CONTEXT_TASKS]:
+        text = f"Task: {task.text}" + (f"\nContext: {task.context}" if task.context else "")
+        reason = "open task from this session" if task.session_id == session.pk else "open task"
+        pieces.append(ContextPiece(task, text, reason))
+    return pieces
+
+
+def _recent_line_candidates(session: ChatSession) -> list[ContextPiece]:
+    recent = MemoryItem.objects.filter(session=session, layer=Layer.SHORT_TERM).order_by("-id")
+    return [ContextPiece(line, line.text, "recent in this session") for line in recent[: _limit("SHORT_TERM_LIMIT")]]
+
+
+def _matched_candidates(session: ChatSession, query: str, reason: str) -> dict[str, list[ContextPiece]]:
+    """The long-term facts and episodes that best match `query`, per layer."""
+    matched = {}
+    for layer, limit in CONTEXT_MATCHES.items():
+        hits = search_index.search(owner_id=session.owner_id, query=query, layers=[layer], limit=limit + 1) if query else []
+        found = MemoryItem.objects.in_bulk([hit.pk for hit in hits])
+        pieces = []
+        for hit in hits:
+            item = found.get(hit.pk)
+            if item is None or item.session_id == session.pk and layer == Layer.EPISODIC:
+                continue  # this session's own episode repeats what the short-term lines say
+            text = item.text if layer == Layer.LONG_TERM else f"{item.title} ({item.month}): {item.text}"
+            pieces.append(ContextPiece(item, text, reason, score=hit.score))
+        matched[layer] = pieces[:limit]
+    return matched
+
+
+def _strongest_fact_candidates(owner) -> list[ContextPiece]:
+    strongest = MemoryItem.objects.owned_by(owner).in_layer(Layer.LONG_TERM).order_by("-strength", "-last_seen_at")
+    pieces = []
+    for fact in strongest[: CONTEXT_MATCHES[Layer.LONG_TERM]]:
+        reason = f"strong long-term memory (added {fact.strength} time{'s' if fact.strength != 1 else ''})"
+        pieces.append(ContextPiece(fact, fact.text, reason))
+    return pieces
+
+
+def _in_reading_order(chosen: list[ContextPiece]) -> list[ContextPiece]:
+    """Layer by layer; short-term lines, chosen newest first, read oldest first."""
+    ordered = []
+    for layer in CONTEXT_SHARES:
+        pieces = [piece for piece in chosen if piece.item.layer == layer]
+        if layer == Layer.SHORT_TERM:
+            pieces.reverse()
+        ordered += pieces
+    return ordered
 
 
 def _fit_to_budget(candidates: dict[str, list[ContextPiece]], budget: int) -> list[ContextPiece]:
