@@ -11,10 +11,11 @@ $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 
 # The project itself is installed editable after its pinned requirements, so `import sessions_app` works
-# from scripts in any folder (the Python API); both `run` and `test` go through here.
+# from scripts in any folder (the Python API); both `run` and `test` go through here. The compat mode puts
+# the project folder on the path, so an app added later needs no reinstall.
 $(VENV)/.installed: requirements.txt pyproject.toml | $(BIN)/python
 	$(BIN)/pip install --quiet --disable-pip-version-check -r requirements.txt
-	$(BIN)/pip install --quiet --disable-pip-version-check --no-deps -e .
+	$(BIN)/pip install --quiet --disable-pip-version-check --no-deps --config-settings editable_mode=compat -e .
 	touch $@
 
 $(VENV)/.dev-installed: requirements-dev.txt $(VENV)/.installed
