@@ -4,8 +4,11 @@ import secrets
 from django.conf import settings
 from django.db import models
 from django.db.models import F, Q
+from django.db.models.functions import Length
+from django.db.models.lookups import Exact
 from django.utils import timezone
 
+from novaforge.db.conditions import HEX_DIGITS, made_of
 from novaforge.fields import JSONField
 
 
@@ -65,7 +68,10 @@ class ChatSession(models.Model):
     class Meta:
         ordering = ["-started_at"]
         constraints = [
-            models.CheckConstraint(condition=Q(session_id__regex=r"^[0-9a-f]{12}$"), name="session_id_is_12_hex"),
+            models.CheckConstraint(
+                condition=Q(Exact(Length("session_id"), 12)) & made_of("session_id", HEX_DIGITS),
+                name="session_id_is_12_hex",
+            ),
         ]
         indexes = [
             # The list: one user's sessions, newest first.
