@@ -6,7 +6,6 @@ call, the session row locked FOR UPDATE as select_for_update() does.
 """
 
 import json
-import re
 import sqlite3
 from datetime import UTC, datetime
 
@@ -31,10 +30,6 @@ class Plain:
             self.connection.execute("PRAGMA journal_mode=WAL")
             self.connection.execute("PRAGMA synchronous=FULL")
             self.connection.execute("PRAGMA foreign_keys=ON")
-            # Django registers REGEXP for the session_id check constraint; plain SQLite has none.
-            self.connection.create_function(
-                "REGEXP", 2, lambda pattern, value: value is not None and re.search(pattern, str(value)) is not None,
-                deterministic=True)
         else:
             import psycopg
 

@@ -13,10 +13,10 @@ def shared_session(request, token: str):
     if link is None:
         # Unknown, revoked and expired tokens get the same answer, so links cannot be probed.
         raise Http404("No such link.")
-    messages = (
+    conversation = (
         link.session.messages.filter(seq__lte=link.message_count).order_by("seq").only("seq", "role", "content")
     )
-    response = render(request, "curation/shared.html", {"link": link, "messages": messages})
+    response = render(request, "curation/shared.html", {"link": link, "conversation": conversation})
     response["X-Robots-Tag"] = "noindex, nofollow"
     response["Referrer-Policy"] = "no-referrer"  # the token is in the URL: never pass it on to other sites
     return response

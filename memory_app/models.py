@@ -5,14 +5,23 @@ import unicodedata
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
+from django.db.models.functions import Left, Length, Substr
+from django.db.models.lookups import Exact, In, Range
 from django.utils import timezone
 
+from novaforge.db.conditions import DIGITS, LOWERCASE_ALPHANUMERICS, made_of
 from novaforge.fields import JSONField
 from sessions_app.models import ChatSession
 
 CATEGORY_PATTERN = r"^[a-z0-9][a-z0-9_-]{0,63}$"
 MONTH_PATTERN = r"^[0-9]{4}-(0[1-9]|1[0-2])$"
 DEFAULT_CATEGORY = "general"
+# YYYY-MM: four digits, then "-01" to "-12".
+IS_A_MONTH = (
+    Q(Exact(Length("month"), 7))
+    & made_of(Left("month", 4), DIGITS)
+    & Q(In(Substr("month", 5), [f"-{month:02d}" for month in range(1, 13)]))
+)
 
 
 class Layer(models.TextChoices):
@@ -100,13 +109,23 @@ class MemoryItem(models.Model):
         ordering = ["-id"]
         constraints = [
             models.CheckConstraint(condition=Q(layer__in=Layer.values), name="memory_layer_valid"),
-            models.CheckConstraint(condition=Q(category__regex=CATEGORY_PATTERN), name="memory_category_is_slug"),
+            # CATEGORY_PATTERN and MONTH_PATTERN, spelled without REGEXP (see novaforge/db/conditions.py).
+            models.CheckConstraint(
+                condition=(
+                    Q(Range(Length("category"), (1, 64)))
+                    & made_of(Left("category", 1), LOWERCASE_ALPHANUMERICS)
+                    & made_of("category", LOWERCASE_ALPHANUMERICS + "_-")
+                ),
+                name="memory_category_is_slug",
+            ),
             models.CheckConstraint(
                 condition=(Q(layer=Layer.WORKING, status__in=TaskStatus.values) | (~Q(layer=Layer.WORKING) & Q(status=""))),
                 name="memory_status_only_for_tasks",
             ),
             models.CheckConstraint(
-                condition=(Q(layer=Layer.EPISODIC, month__regex=MONTH_PATTERN) | (~Q(layer=Layer.EPISODIC) & Q(month=""))),
+                condition=(
+                    (Q(layer=Layer.EPISODIC) & IS_A_MONTH) | (~Q(layer=Layer.EPISODIC) & Q(month=""))
+                ),
                 name="memory_month_only_for_episodes",
             ),
             models.CheckConstraint(

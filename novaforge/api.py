@@ -8,8 +8,6 @@ from django.core.exceptions import RequestDataTooBig
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.core.paginator import EmptyPage, Paginator
 from django.db import connections
-from django.http import JsonResponse
-from django.views.defaults import page_not_found
 from rest_framework import exceptions, pagination, parsers, renderers, status, throttling
 from rest_framework.response import Response
 from rest_framework.settings import api_settings
@@ -172,13 +170,6 @@ def document_error_responses(result, generator, request, public):
             for code in sorted(codes):
                 responses.setdefault(code, {**error, "description": ERROR_RESPONSES[code]})
     return result
-
-
-def not_found(request, exception=None):
-    """handler404: a path under /api/ that matches no route answers JSON like every other API error."""
-    if request.path.startswith("/api/"):
-        return JsonResponse({"detail": "Not found."}, status=404)
-    return page_not_found(request, exception)
 
 
 class RateFromSettingsMixin:

@@ -1,5 +1,7 @@
 from django.contrib import admin
+from django.templatetags.static import static
 from django.urls import include, path, re_path
+from django.views.generic import RedirectView
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 from rest_framework.routers import DefaultRouter
 
@@ -46,6 +48,8 @@ urlpatterns = [
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="swagger-ui"),
     path("api/docs", SpectacularSwaggerView.as_view(url_name="schema")),
     path("admin/", admin.site.urls),
+    # For clients that never read a page's <link rel="icon">: browsers on JSON and files, feed readers.
+    path("favicon.ico", RedirectView.as_view(url=static("favicon.svg"))),
     path("accounts/", include("django.contrib.auth.urls")),
     re_path(r"^share/(?P<token>[^/]+)/?$", shared_session, name="shared-session"),
     re_path(r"^api/analytics/summary/?$", AnalyticsSummaryView.as_view(), name="analytics-summary"),
@@ -54,4 +58,8 @@ urlpatterns = [
     path("", include("sessions_app.urls")),
 ]
 
-handler404 = "novaforge.api.not_found"
+handler404 = "novaforge.views.not_found"
+handler500 = "novaforge.views.server_error"
+
+admin.site.site_header = admin.site.site_title = "NovaForge administration"
+admin.site.index_title = "Sessions, memory and accounts"

@@ -5,8 +5,9 @@ import re
 import secrets
 
 SESSION_ID_LENGTH = 12
-# For URL patterns and regex validators; the database constraint spells the same rule without REGEXP.
-SESSION_ID_REGEX = f"[0-9a-f]{{{SESSION_ID_LENGTH}}}"
+SESSION_ID_ALPHABET = "0123456789abcdef"  # the database constraint checks these without REGEXP
+# For URL patterns and regex validators.
+SESSION_ID_REGEX = f"[{SESSION_ID_ALPHABET}]{{{SESSION_ID_LENGTH}}}"
 SESSION_ID_PATTERN = f"^{SESSION_ID_REGEX}$"
 SESSION_ID_ERROR = f"Must be {SESSION_ID_LENGTH} lowercase hex characters."
 _SESSION_ID = re.compile(SESSION_ID_PATTERN)

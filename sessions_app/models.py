@@ -2,11 +2,14 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import F, Q
+from django.db.models.functions import Length
+from django.db.models.lookups import Exact
 from django.utils import timezone
 
+from novaforge.db.conditions import made_of
 from novaforge.fields import JSONField
 
-from .ids import SESSION_ID_LENGTH, new_session_id
+from .ids import SESSION_ID_ALPHABET, SESSION_ID_LENGTH, new_session_id
 
 
 class Role(models.TextChoices):
@@ -66,7 +69,10 @@ class ChatSession(models.Model):
     class Meta:
         ordering = ["-started_at"]
         constraints = [
-            models.CheckConstraint(condition=Q(session_id__regex=r"^[0-9a-f]{12}$"), name="session_id_is_12_hex"),
+            models.CheckConstraint(
+                condition=Q(Exact(Length("session_id"), SESSION_ID_LENGTH)) & made_of("session_id", SESSION_ID_ALPHABET),
+                name="session_id_is_12_hex",
+            ),
         ]
         indexes = [
             # The list: one user's sessions, newest first.

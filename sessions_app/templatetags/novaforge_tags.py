@@ -1,10 +1,12 @@
 """Template filters for the pages: message content as safe HTML, and small number formatting."""
 
+import math
 import threading
 
 import markdown
 import nh3
 from django import template
+from django.template.defaultfilters import floatformat
 from django.utils.html import escape
 from django.utils.safestring import mark_safe
 
@@ -62,3 +64,11 @@ def tool_names(tools) -> list[str]:
         return []
     names = (tool.get("name") if isinstance(tool, dict) else tool for tool in tools)
     return [name for name in names if isinstance(name, str) and name]
+
+
+@register.filter
+def milliseconds(value) -> str:
+    """'840 ms' / '12.5 ms' for a non-negative number; '' for anything else (metadata is free-form)."""
+    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value) or value < 0:
+        return ""
+    return f"{floatformat(value, -1)} ms"

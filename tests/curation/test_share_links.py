@@ -1,3 +1,4 @@
+import re
 from datetime import timedelta
 from unittest import mock
 
@@ -39,6 +40,13 @@ def test_a_shared_session_opens_without_login_with_content_escaped(alice_api, ch
     assert "Trip &lt;planning&gt;" in html
     assert page["X-Robots-Tag"] == "noindex, nofollow"
     assert "no-store" in page["Cache-Control"]
+
+
+def test_a_shared_session_shows_no_notice_boxes_above_its_title(alice_api, chat):
+    html = Client().get(path_of(share(alice_api, chat)["url"])).content.decode()
+    assert 'class="flash"' not in html
+    assert not re.search(r"\d+#\d+ (user|assistant)", html)  # how a message names itself: "<pk>#<seq> <role>"
+    assert html.count("Where should I go?") == 1
 
 
 def test_a_shared_session_renders_markdown_as_the_owner_sees_it(alice_api, alice):

@@ -91,6 +91,21 @@ def test_the_conversation_renders_markdown_and_code_by_role(alice_browser, alice
     assert "mode: coder" in page and "tools: web_search" in page and "840 ms" in page
 
 
+def test_a_latency_is_shown_only_when_it_is_a_non_negative_number(alice_browser, alice_api, alice_session):
+    latencies = ["fast", -5, True, [1], {"ms": 3}, "840", 0, 12.5]
+    body = {
+        "session_id": alice_session.session_id,
+        "messages": [
+            {"role": "assistant", "content": f"Reply {n}", "metadata": {"latency_ms": latency}}
+            for n, latency in enumerate(latencies)
+        ],
+    }
+    assert alice_api.post("/api/sessions/save", body, format="json").status_code == 200
+    page = alice_browser.get(f"/sessions/{alice_session.session_id}/").content.decode()
+    shown = re.findall(r'<span title="Latency">([^<]*)</span>', page)
+    assert shown == ["0 ms", "12.5 ms"]
+
+
 def test_html_in_a_message_is_shown_as_text_and_never_runs(alice_browser, alice_session):
     add_messages(
         alice_session,
