@@ -10,7 +10,7 @@ from rest_framework.response import Response
 from novaforge.api import page_of, page_response
 from novaforge.collector import collector_paused
 
-from . import extensions, services
+from . import blobs, extensions, services
 from .filters import ChatSessionFilter, MessageFilter
 from .ids import SESSION_ID_REGEX
 from .models import ChatSession
@@ -99,10 +99,11 @@ class ChatSessionViewSet(
         session = self.get_object()
         if request.method == "POST":
             return self._append_one(request, session)
-        messages = MessageFilter(request.query_params, queryset=session.messages.as_rows())
+        messages = MessageFilter(request.query_params, queryset=session.messages.as_rows(), session=session)
         if not messages.is_valid():
             raise ValidationError(messages.errors)
         page = self.paginate_queryset(messages.qs)
+        blobs.restore(page)
         return self.get_paginated_response(MessageSerializer(page, many=True).data)
 
     def _append_one(self, request, session):
@@ -133,7 +134,7 @@ class ChatSessionViewSet(
         incoming.is_valid(raise_exception=True)
         data = incoming.validated_data
         session = self._owned_session(data["session_id"])
-        changes = {name: data[name] for name in ("title", "metadata") if name in data}
+        changes = {name: data[name] for name in ("title", "metadata", "tools") if name in data}
         to_new_message = MessageInputSerializer().to_new_message  # one serializer: building one costs ~50 µs
         new_messages = [to_new_message(message) for message in data["messages"]]
         result = services.save_to_session(session=session, messages=new_messages, **changes)
@@ -172,7 +173,9 @@ class ChatSessionViewSet(
         session = self._owned_session(data["session_id"])
         with collector_paused():
             # One more than asked for tells whether there is a next part without a count query.
-            messages = list(session.messages.after_seq(data["after_seq"]).as_rows()[: data["limit"] + 1])
+            branch = session.messages.on_branch(session, data["branches"])
+            messages = list(branch.after_seq(data["after_seq"]).as_rows()[: data["limit"] + 1])
+            blobs.restore(messages)
             has_more = len(messages) > data["limit"]
             messages = messages[: data["limit"]]
             body = ChatSessionSerializer(session).data

@@ -6,7 +6,7 @@ from django import forms
 from django.db.models import Exists, OuterRef, Q
 
 from .models import ChatSession, Message
-from .serializers import MAX_SEQ
+from .serializers import BRANCH_CHOICES, BRANCHES_HELP, MAX_SEQ
 
 
 def normalize_tag(name: str) -> str:
@@ -143,7 +143,22 @@ class ChatSessionFilter(django_filters.FilterSet):
 class MessageFilter(django_filters.FilterSet):
     after_seq = WholeNumberFilter(field_name="seq", lookup_expr="gt", min_value=0, max_value=MAX_SEQ)
     role = django_filters.ChoiceFilter(choices=Message._meta.get_field("role").choices)
+    branches = django_filters.ChoiceFilter(
+        choices=[(choice, choice) for choice in BRANCH_CHOICES], method="filter_branches", help_text=BRANCHES_HELP
+    )
 
     class Meta:
         model = Message
-        fields = ["after_seq", "role"]
+        fields = ["after_seq", "role", "branches"]
+
+    def __init__(self, *args, session, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.session = session
+
+    def filter_queryset(self, messages):
+        messages = super().filter_queryset(messages)
+        # The active branch unless branches=all: applied here so that it holds without the parameter too.
+        return messages.on_branch(self.session, self.form.cleaned_data.get("branches") or "active")
+
+    def filter_branches(self, messages, name, value):
+        return messages  # read in filter_queryset

@@ -2,6 +2,7 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import F, Q
+from django.db.models.expressions import RawSQL
 from django.db.models.functions import Length
 from django.db.models.lookups import Exact
 from django.utils import timezone
@@ -63,6 +64,14 @@ class ChatSession(models.Model):
     is_pinned = models.BooleanField(default=False)
     # Hidden from the default list, but kept, loadable, searchable (archived:true) and exportable.
     is_archived = models.BooleanField(default=False)
+    # The leaf of the active branch (0 while empty): reads and exports follow its parents to the root.
+    # New columns have database defaults, so plain SQL that names only the older ones still inserts.
+    current_seq = models.PositiveIntegerField(default=0, db_default=0)
+    # Set once any message follows another than the one before it (an edit or a regeneration), or the
+    # active branch is switched: until then the active branch is simply messages 1..current_seq.
+    is_branched = models.BooleanField(default=False, db_default=False)
+    # The function definitions the conversation offered the model (OpenAI's `tools` list), as given.
+    tools = JSONField(null=True, blank=True)
 
     objects = ChatSessionQuerySet.as_manager()
 
@@ -115,6 +124,15 @@ class MessageQuerySet(models.QuerySet):
     def after_seq(self, seq):
         return self.filter(seq__gt=seq) if seq else self
 
+    def on_branch(self, session: "ChatSession", branches: str = "active"):
+        """These messages of `session` that lie on its active branch (root to current_seq), or all of them
+        with branches="all". Until a session branches, that is simply seq <= current_seq."""
+        if branches == "all":
+            return self
+        if not session.is_branched:
+            return self.filter(seq__lte=session.current_seq)
+        return self.filter(seq__in=RawSQL(branch_seqs_sql(), [session.pk, session.current_seq, session.pk]))
+
     def with_feedback(self):
         """Each message's rating in the same query (a LEFT JOIN), for output that shows it."""
         return self.select_related("feedback")
@@ -124,8 +142,15 @@ class MessageQuerySet(models.QuerySet):
         most of the time of loading a 10,000-message session."""
         return self.order_by("seq").values(
             "seq",
+            "parent_seq",
             "role",
             "content",
+            "parts",
+            "part_blobs",
+            "tool_calls",
+            "tool_call_id",
+            "name",
+            "reasoning",
             "metadata",
             "message_id",
             "token_count",
@@ -136,11 +161,38 @@ class MessageQuerySet(models.QuerySet):
         )
 
 
+def branch_seqs_sql(columns: str = "seq") -> str:
+    """SQL whose rows are `columns` of the messages on the branch that ends at a message, from it back to
+    the first, following parent_seq through the (session, seq) index. Parameters: the session's primary
+    key, the leaf's seq, the session's primary key again. Both databases run recursive CTEs alike."""
+    table = "sessions_app_message"
+    return f"""WITH RECURSIVE branch (seq, parent_seq, tool_calls) AS (
+            SELECT seq, parent_seq, tool_calls FROM {table} WHERE session_id = %s AND seq = %s
+            UNION ALL
+            SELECT m.seq, m.parent_seq, m.tool_calls FROM {table} m
+            JOIN branch ON m.session_id = %s AND m.seq = branch.parent_seq)
+        SELECT {columns} FROM branch"""
+
+
 class Message(models.Model):
     session = models.ForeignKey(ChatSession, on_delete=models.CASCADE, related_name="messages")
     seq = models.PositiveIntegerField()
+    # The message this one follows (null for the first); an earlier one than seq - 1 starts a branch.
+    parent_seq = models.PositiveIntegerField(null=True, blank=True)
     role = models.CharField(max_length=16, choices=Role)
+    # The text: the message's string, or the text of its content parts in order.
     content = models.TextField()
+    # OpenAI content parts as given (null for text only), large inline data replaced by blob references
+    # that `part_blobs` lists: [{"part", "path", "sha256", "media_type", "size", "name"}].
+    parts = JSONField(null=True, blank=True)
+    part_blobs = JSONField(null=True, blank=True)
+    # Assistant messages: OpenAI's tool_calls list, each call's `arguments` the exact string received.
+    tool_calls = JSONField(null=True, blank=True)
+    # Tool messages: the call they answer; `name` also names a participant on other roles.
+    tool_call_id = models.CharField(max_length=256, blank=True, default="", db_default="")
+    name = models.CharField(max_length=128, blank=True, default="", db_default="")
+    # The model's thinking, kept apart from the answer.
+    reasoning = models.TextField(null=True, blank=True)
     metadata = JSONField(default=dict, blank=True)
     message_id = models.CharField(max_length=64, null=True, blank=True)  # client's retry key
     # cl100k_base tokens of `content`, counted once on write so exports and analytics never re-count.
@@ -160,6 +212,14 @@ class Message(models.Model):
             ),
             models.CheckConstraint(condition=Q(role__in=Role.values), name="message_role_valid"),
             models.CheckConstraint(condition=Q(seq__gte=1), name="message_seq_positive"),
+            # A parent is an earlier message of the same session, so a parent chain cannot loop.
+            models.CheckConstraint(
+                condition=Q(parent_seq__isnull=True) | Q(parent_seq__gte=1, parent_seq__lt=F("seq")),
+                name="message_parent_is_earlier",
+            ),
+            models.CheckConstraint(
+                condition=Q(tool_calls__isnull=True) | Q(role=Role.ASSISTANT), name="message_tool_calls_on_assistant"
+            ),
         ]
         indexes = [
             # Analytics counts messages per day over a date range.
@@ -168,3 +228,15 @@ class Message(models.Model):
 
     def __str__(self):
         return f"{self.session_id}#{self.seq} {self.role}"
+
+
+class Blob(models.Model):
+    """Large inline data of a content part (a base64 image, audio, a file), stored once by its hash
+    however many messages carry it, in the database so every app server reads the same."""
+
+    sha256 = models.CharField(max_length=64, primary_key=True)
+    data = models.TextField()  # the part's string exactly as given (a data: URL or base64)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    def __str__(self):
+        return self.sha256

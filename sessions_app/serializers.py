@@ -4,10 +4,11 @@ import re
 from django.conf import settings
 from django.utils import timezone
 from django.utils.functional import cached_property
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 from rest_framework.validators import ProhibitSurrogateCharactersValidator
 
-from . import extensions
+from . import blobs, extensions
 from .ids import SESSION_ID_ERROR, SESSION_ID_PATTERN
 from .models import ChatSession, Message, Role
 from .services import NewMessage
@@ -115,6 +116,145 @@ def unstorable_json(value, *, depth: int = 1) -> str | None:
     return None
 
 
+BRANCH_CHOICES = ["active", "all"]
+BRANCHES_HELP = "active: the active branch, first message to current_seq (default); all: every message."
+
+
+# Metadata keys whose meaning other features rely on (analytics, the pages, exports): checked on write.
+# Every other key stays free-form.
+def metadata_problems(metadata: dict) -> dict[str, str]:
+    """{key: what is wrong} for the known metadata keys of `metadata` that have a wrong shape."""
+    problems = {}
+    for key in ("latency_ms", "ttft_ms"):
+        if key in metadata and not _is_non_negative_number(metadata[key]):
+            problems[key] = "Must be a non-negative number of milliseconds."
+    if "model" in metadata and not isinstance(metadata["model"], str):
+        problems["model"] = "Must be a string."
+    if "usage" in metadata:
+        usage = metadata["usage"]
+        if not isinstance(usage, dict) or not all(_is_count(value) for value in usage.values()):
+            problems["usage"] = "Must be an object of non-negative integers (prompt_tokens, completion_tokens, ...)."
+    if "tools" in metadata:
+        tools = metadata["tools"]
+        if not isinstance(tools, list) or not all(
+            isinstance(tool, str) or isinstance(tool, dict) and isinstance(tool.get("name"), str) for tool in tools
+        ):
+            problems["tools"] = "Must be a list of tool names, or of objects with a name."
+    return problems
+
+
+def _is_non_negative_number(value) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool) and value >= 0 and value == value
+
+
+def _is_count(value) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and value >= 0
+
+
+class MetadataField(JSONObjectField):
+    """A message's or session's metadata: a JSON object whose known keys (metadata_problems) are checked."""
+
+    def to_internal_value(self, data):
+        value = super().to_internal_value(data)
+        problems = metadata_problems(value)
+        if problems:
+            raise serializers.ValidationError({key: [problem] for key, problem in problems.items()})
+        return value
+
+
+@extend_schema_field(
+    {
+        "oneOf": [
+            {"type": "string"},
+            {"type": "array", "items": {"type": "object", "properties": {"type": {"type": "string"}}, "required": ["type"]}},
+        ]
+    }
+)
+class ContentField(serializers.Field):
+    """A message's content: a string, or a list of OpenAI content parts ({"type": ..., ...} objects;
+    a "text" part holds its words in "text"). Parts are kept as given."""
+
+    default_error_messages = {
+        "invalid": "Must be a string or a list of content parts.",
+        "part": "Part {index} must be an object with a string type.",
+        "text_part": "Part {index} is a text part without a string text.",
+        "null_character": "Must not contain NUL (\\u0000) characters.",
+        "too_deep": f"Nested more than {MAX_JSON_DEPTH} levels deep.",
+    }
+
+    def to_internal_value(self, data):
+        if isinstance(data, str):
+            if "\x00" in data:
+                self.fail("null_character")
+            SurrogateValidator()(data)
+            return data
+        if not isinstance(data, list):
+            self.fail("invalid")
+        for index, part in enumerate(data):
+            if not isinstance(part, dict) or not isinstance(part.get("type"), str):
+                self.fail("part", index=index)
+            if part["type"] == "text" and not isinstance(part.get("text"), str):
+                self.fail("text_part", index=index)
+        problem = unstorable_json(data)
+        if problem:
+            self.fail(problem)
+        SurrogateValidator()(json.dumps(data, ensure_ascii=False))
+        return data
+
+    def to_representation(self, value):
+        return value
+
+
+def text_of(parts: list) -> str:
+    """The text of content parts: their text parts, in order, a line apart."""
+    return "\n".join(part["text"] for part in parts if part.get("type") == "text")
+
+
+class ToolCallsField(serializers.ListField):
+    """OpenAI's tool_calls: [{"id", "type": "function", "function": {"name", "arguments"}}]. Kept as given:
+    `arguments` is the exact string the model wrote, never parsed and written again."""
+
+    child = serializers.JSONField()
+
+    def to_internal_value(self, data):
+        calls = super().to_internal_value(data)
+        for index, call in enumerate(calls):
+            function = call.get("function") if isinstance(call, dict) else None
+            if not (
+                isinstance(call, dict)
+                and isinstance(call.get("id"), str)
+                and call["id"]
+                and isinstance(function, dict)
+                and isinstance(function.get("name"), str)
+                and isinstance(function.get("arguments"), str)
+            ):
+                raise serializers.ValidationError(
+                    f"Call {index} must be {{id, type: function, function: {{name, arguments}}}} with string "
+                    "id, name and arguments (the arguments exactly as the model wrote them)."
+                )
+        if len({call["id"] for call in calls}) != len(calls):
+            raise serializers.ValidationError("Two calls share an id.")
+        problem = unstorable_json(calls)
+        if problem:
+            raise serializers.ValidationError(JSONObjectField.default_error_messages[problem])
+        return calls
+
+
+class ToolsField(serializers.ListField):
+    """The function definitions a conversation offers the model: OpenAI's `tools` list, kept as given."""
+
+    child = serializers.JSONField()
+
+    def to_internal_value(self, data):
+        tools = super().to_internal_value(data)
+        if not all(isinstance(tool, dict) for tool in tools):
+            raise serializers.ValidationError('Each tool must be an object, e.g. {"type": "function", "function": {...}}.')
+        problem = unstorable_json(tools)
+        if problem:
+            raise serializers.ValidationError(JSONObjectField.default_error_messages[problem])
+        return tools
+
+
 class SessionIdField(serializers.RegexField):
     def __init__(self, **kwargs):
         super().__init__(
@@ -139,7 +279,15 @@ class StrictBooleanField(serializers.BooleanField):
 class ChatSessionSerializer(StrictFieldsMixin, serializers.ModelSerializer):
     title = StrictCharField(max_length=200, required=False, allow_blank=True)
     system_prompt = StrictCharField(required=False, allow_blank=True, trim_whitespace=False)
-    metadata = JSONObjectField(required=False)
+    metadata = MetadataField(required=False)
+    tools = ToolsField(required=False, allow_null=True, help_text="OpenAI's tools list: the functions offered.")
+    current_seq = serializers.IntegerField(
+        required=False,
+        min_value=0,  # 0 while the session is empty; a PATCH must name a message
+        max_value=MAX_SEQ,
+        help_text="The leaf of the active branch: reads and exports follow it back to the first message. "
+        "Set it to switch branches.",
+    )
 
     # The fields other apps add (extensions.session_fields): tags, pin and archive flags.
     extended = True
@@ -157,6 +305,8 @@ class ChatSessionSerializer(StrictFieldsMixin, serializers.ModelSerializer):
             "ended_at",
             "message_count",
             "token_count",
+            "current_seq",
+            "tools",
         ]
         read_only_fields = [
             "session_id",
@@ -197,10 +347,26 @@ class MessageListSerializer(serializers.ListSerializer):
 
 class MessageInputSerializer(StrictFieldsMixin, serializers.Serializer):
     role = serializers.ChoiceField(choices=Role.choices)
-    content = StrictCharField(allow_blank=True, trim_whitespace=False)
-    metadata = JSONObjectField(required=False, default=dict)
+    content = ContentField(help_text="A string, or a list of OpenAI content parts (text, image_url, input_audio, file ...).")
+    metadata = MetadataField(required=False, default=dict)
     created_at = serializers.DateTimeField(required=False)
     message_id = StrictCharField(max_length=64, required=False, allow_null=True, allow_blank=False)
+    parent_seq = serializers.IntegerField(
+        required=False,
+        allow_null=True,
+        min_value=1,
+        max_value=MAX_SEQ,
+        help_text="The message this one follows; default the session's current leaf. An earlier one starts a "
+        "branch (an edit or a regeneration); null starts the conversation anew.",
+    )
+    tool_calls = ToolCallsField(required=False, allow_null=True, help_text="Assistant messages: OpenAI's tool_calls.")
+    tool_call_id = StrictCharField(
+        max_length=256, required=False, allow_blank=True, help_text="Tool messages: the id of the call answered."
+    )
+    name = StrictCharField(max_length=128, required=False, allow_blank=True)
+    reasoning = StrictCharField(
+        required=False, allow_null=True, allow_blank=True, trim_whitespace=False, help_text="The model's thinking."
+    )
 
     class Meta:
         list_serializer_class = MessageListSerializer
@@ -214,7 +380,7 @@ class MessageInputSerializer(StrictFieldsMixin, serializers.Serializer):
         DRF's field-by-field validation (a save of 1,000 messages spent most of its time there), which
         also words every error. Accepts exactly what DRF accepts and returns what it returns."""
         if not isinstance(data, dict) or not data.keys() <= {"role", "content", "metadata", "message_id"}:
-            return None
+            return None  # parts, tool calls, branches ...: checked field by field
         role, content = data.get("role"), data.get("content")
         metadata, message_id = data.get("metadata", {}), data.get("message_id")
         if (
@@ -238,7 +404,7 @@ class MessageInputSerializer(StrictFieldsMixin, serializers.Serializer):
             json.dumps(metadata)  # what JSONField checks: it can be stored
         except (TypeError, ValueError):
             return None
-        if unstorable_json(metadata):
+        if unstorable_json(metadata) or metadata_problems(metadata):
             return None
         validated = {"role": role, "content": content, "metadata": metadata}
         if "message_id" in data:
@@ -248,30 +414,70 @@ class MessageInputSerializer(StrictFieldsMixin, serializers.Serializer):
     def validate_content(self, content):
         # Read per call so a deployment (or a test) can change the limit in settings.
         limit = settings.NOVAFORGE["MAX_CONTENT_CHARS"]
-        if len(content) > limit:
-            raise serializers.ValidationError(f"Content is {len(content)} characters; the limit is {limit}.")
+        text = content if isinstance(content, str) else text_of(content)
+        if len(text) > limit:
+            raise serializers.ValidationError(f"Content is {len(text)} characters; the limit is {limit}.")
         return content
+
+    def validate(self, data):
+        role = data.get("role")
+        if data.get("tool_calls") and role != Role.ASSISTANT:
+            raise serializers.ValidationError({"tool_calls": [f"Only assistant messages make tool calls, not {role}."]})
+        if data.get("tool_call_id") and role != Role.TOOL:
+            raise serializers.ValidationError({"tool_call_id": [f"Only tool messages answer a call, not {role}."]})
+        return data
 
     def to_new_message(self, data=None) -> NewMessage:
         data = data if data is not None else self.validated_data
+        content = data["content"]
+        optional = {name: data[name] for name in ("parent_seq",) if name in data}
         return NewMessage(
             role=data["role"],
-            content=data["content"],
+            content=content if isinstance(content, str) else text_of(content),
+            parts=None if isinstance(content, str) else content,
             metadata=data.get("metadata") or {},
             message_id=data.get("message_id") or None,
             created_at=data.get("created_at"),
+            tool_calls=data.get("tool_calls") or None,
+            tool_call_id=data.get("tool_call_id") or "",
+            name=data.get("name") or "",
+            reasoning=data.get("reasoning"),
+            **optional,
         )
 
 
 class MessageSerializer(serializers.ModelSerializer):
     """A stored message with its owner's rating, from a Message or from a row of
-    `Message.objects.as_rows()`. Built by hand in to_representation: loading 10,000 messages must stay fast."""
+    `Message.objects.as_rows()` (after blobs.restore). Built by hand in to_representation: loading 10,000
+    messages must stay fast."""
 
+    content = serializers.CharField(read_only=True, help_text="The text (of the text parts, when there are parts).")
+    parts = serializers.JSONField(read_only=True, help_text="The content parts as given; null for text only.")
+    tool_calls = serializers.JSONField(read_only=True, allow_null=True)
+    tool_call_id = serializers.CharField(read_only=True, allow_null=True)
+    name = serializers.CharField(read_only=True, allow_null=True)
+    reasoning = serializers.CharField(read_only=True, allow_null=True)
+    parent_seq = serializers.IntegerField(read_only=True, allow_null=True, help_text="The message this one follows.")
     feedback = serializers.JSONField(read_only=True, help_text="{rating, reason, comment}, or null when unrated.")
 
     class Meta:
         model = Message
-        fields = ["seq", "role", "content", "metadata", "message_id", "token_count", "created_at", "feedback"]
+        fields = [
+            "seq",
+            "parent_seq",
+            "role",
+            "content",
+            "parts",
+            "tool_calls",
+            "tool_call_id",
+            "name",
+            "reasoning",
+            "metadata",
+            "message_id",
+            "token_count",
+            "created_at",
+            "feedback",
+        ]
         read_only_fields = fields
 
     @cached_property
@@ -290,12 +496,21 @@ class MessageSerializer(serializers.ModelSerializer):
             )
         else:
             row = {name: getattr(message, name) for name in self.Meta.fields[:-1]}
+            row["part_blobs"] = message.part_blobs
+            if message.part_blobs:
+                blobs.restore([row])
             rated = getattr(message, "feedback", None)
             feedback = {"rating": rated.rating, "reason": rated.reason, "comment": rated.comment} if rated else None
         return {
             "seq": row["seq"],
+            "parent_seq": row["parent_seq"],
             "role": row["role"],
             "content": row["content"],
+            "parts": row["parts"],
+            "tool_calls": row["tool_calls"],
+            "tool_call_id": row["tool_call_id"] or None,
+            "name": row["name"] or None,
+            "reasoning": row["reasoning"],
             "metadata": row["metadata"],
             "message_id": row["message_id"],
             "token_count": row["token_count"],
@@ -309,13 +524,15 @@ class StartSessionSerializer(ChatSessionSerializer):
 
     # A new session is tagged, pinned or archived afterwards, with PATCH; here those keys are unknown.
     extended = False
+    current_seq = None  # a new session has no messages to point at
 
 
 class SaveInputSerializer(StrictFieldsMixin, serializers.Serializer):
     session_id = SessionIdField()
     messages = MessageInputSerializer(many=True, allow_empty=True)
     title = StrictCharField(max_length=200, required=False, allow_blank=True)
-    metadata = JSONObjectField(required=False)
+    metadata = MetadataField(required=False)
+    tools = ToolsField(required=False, allow_null=True, help_text="Replaces the session's tools list.")
 
     def validate_messages(self, messages):
         limit = settings.NOVAFORGE["MAX_BATCH_MESSAGES"]
@@ -348,6 +565,9 @@ class LoadInputSerializer(StrictFieldsMixin, serializers.Serializer):
     session_id = SessionIdField()
     after_seq = serializers.IntegerField(required=False, min_value=0, max_value=MAX_SEQ, default=0)
     limit = serializers.IntegerField(required=False, min_value=1, max_value=10_000, default=10_000)
+    branches = serializers.ChoiceField(
+        choices=BRANCH_CHOICES, required=False, default="active", help_text=BRANCHES_HELP
+    )
 
 
 class SessionWithMessagesSerializer(ChatSessionSerializer):
