@@ -44,6 +44,7 @@ urlpatterns = [
     path("api/schema", SpectacularAPIView.as_view()),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="swagger-ui"),
     path("api/docs", SpectacularSwaggerView.as_view(url_name="schema")),
+    path("v1/", include("capture_app.urls")),
     path("admin/", admin.site.urls),
     path("accounts/", include("django.contrib.auth.urls")),
     re_path(r"^share/(?P<token>[^/]+)/?$", shared_session, name="shared-session"),
