@@ -218,7 +218,9 @@ def _open_session(exchange: Exchange) -> ChatSession:
 
 def _reply_message(exchange: Exchange) -> NewMessage | None:
     reply = exchange.reply
-    if reply is None or not (reply.content or reply.tool_calls or reply.reasoning or not exchange.cut_off_by):
+    if reply is None:
+        return None
+    if exchange.cut_off_by and not (reply.content or reply.tool_calls or reply.reasoning):
         return None  # a stream cut off before any of the reply arrived leaves no message
     metadata = {
         "model": reply.model,

@@ -3,7 +3,7 @@
 - any model: a JSON reply, or with stream true an SSE stream ("Echo: <last user text>" in pieces)
 - "tools": a content chunk, then two tool calls whose fragments interleave
 - "reasoning": reasoning_content deltas before the content
-- "slow": a pause of PAUSE_SECONDS after the first chunk
+- "slow": a pause of PAUSE_SECONDS after the first chunk (which already carries text)
 - "rate-limited": 429; "broken": 500
 A usage chunk ends a stream when stream_options.include_usage is set. Every request is kept in `requests`.
 """
@@ -43,7 +43,9 @@ def _chunk(request: dict, delta: dict, finish_reason=None) -> dict:
 def stream_chunks(request: dict) -> list[dict]:
     """The chunks of a streamed reply, before the usage chunk and [DONE]."""
     model = request.get("model")
-    chunks = [_chunk(request, {"role": "assistant", "content": ""})]
+    # "slow" opens with text, so what reached the client before the pause is part of the reply.
+    opening = {"role": "assistant", "content": "Echo" if model == "slow" else ""}
+    chunks = [_chunk(request, opening)]
     if model == "reasoning":
         chunks += [_chunk(request, {"reasoning_content": part}) for part in ("Think", "ing ", "hard.")]
     if model == "tools":
@@ -61,9 +63,19 @@ def stream_chunks(request: dict) -> list[dict]:
         chunks.append(_chunk(request, {}, finish_reason="tool_calls"))
         return chunks
     text = reply_text(request)
-    chunks += [_chunk(request, {"content": text[start : start + 4]}) for start in range(0, len(text), 4)]
+    start = 4 if model == "slow" else 0
+    chunks += [_chunk(request, {"content": text[at : at + 4]}) for at in range(start, len(text), 4)]
     chunks.append(_chunk(request, {}, finish_reason="stop"))
     return chunks
+
+
+def stream_events(request: dict) -> list[bytes]:
+    """The exact bytes of each event of a streamed reply: its chunks, usage when asked, [DONE]."""
+    chunks = stream_chunks(request)
+    if (request.get("stream_options") or {}).get("include_usage"):
+        chunks.append({"id": "chatcmpl-fake", "object": "chat.completion.chunk", "created": 1,
+                       "model": request.get("model"), "choices": [], "usage": USAGE})  # fmt: skip
+    return [f"data: {json.dumps(chunk)}\n\n".encode() for chunk in chunks] + [b"data: [DONE]\n\n"]
 
 
 def json_reply(request: dict) -> dict:
@@ -114,15 +126,10 @@ class _Handler(BaseHTTPRequestHandler):
             pass  # the proxy hung up: its client went away
 
     def _stream(self, request: dict):
-        chunks = stream_chunks(request)
-        if (request.get("stream_options") or {}).get("include_usage"):
-            chunks.append({"id": "chatcmpl-fake", "object": "chat.completion.chunk", "created": 1,
-                           "model": request.get("model"), "choices": [], "usage": USAGE})  # fmt: skip
-        for number, chunk in enumerate(chunks):
-            self._write_chunk(f"data: {json.dumps(chunk)}\n\n".encode())
+        for number, event in enumerate(stream_events(request)):
+            self._write_chunk(event)
             if number == 0 and request.get("model") == "slow":
                 time.sleep(PAUSE_SECONDS)
-        self._write_chunk(b"data: [DONE]\n\n")
         self._write_chunk(b"")
 
     def _write_chunk(self, data: bytes):
