@@ -1,0 +1,36 @@
+"""Streams pass through as they arrive; a client that leaves early still has what arrived recorded."""
+
+import time
+
+from .fake_upstream import PAUSE_SECONDS
+from .helpers import SESSION_HEADER, stored
+
+
+def test_a_first_chunk_reaches_the_client_before_the_upstream_pause_ends(alice_client):
+    started = time.monotonic()
+    stream = alice_client.chat.completions.create(
+        model="slow", messages=[{"role": "user", "content": "Hi"}], stream=True
+    )
+    first = next(iter(stream))
+    first_at = time.monotonic() - started
+    rest = list(stream)
+    ended_at = time.monotonic() - started
+
+    assert first.choices[0].delta.content == "Echo"
+    assert first_at < PAUSE_SECONDS / 4, f"the first chunk took {first_at:.3f}s: it was held back"
+    assert ended_at >= PAUSE_SECONDS
+    assert "".join(chunk.choices[0].delta.content or "" for chunk in rest) == ": Hi"
+
+
+def test_a_client_that_disconnects_mid_stream_has_what_arrived_recorded_as_cut_off(alice_client):
+    raw = alice_client.chat.completions.with_raw_response.create(
+        model="slow", messages=[{"role": "user", "content": "Hi"}], stream=True
+    )
+    stream = raw.parse()
+    assert next(iter(stream)).choices[0].delta.content == "Echo"
+    stream.close()  # during the upstream's pause
+
+    rows = stored(raw.headers[SESSION_HEADER], 2)
+    assert rows[1]["content"] == "Echo"
+    assert rows[1]["metadata"]["cut_off"] is True
+    assert rows[1]["metadata"]["cut_off_by"] == "client"
