@@ -51,6 +51,15 @@ def novaforge_without_upstream(django_db_setup, django_db_blocker, tmp_path_fact
     server.stop()
 
 
+@pytest.fixture(scope="package")
+def novaforge_impatient(upstream, django_db_setup, django_db_blocker, tmp_path_factory):
+    """NovaForge that waits one second for the upstream."""
+    env = {"NOVAFORGE_UPSTREAM_URL": upstream.url, "NOVAFORGE_UPSTREAM_TIMEOUT": "1"}
+    server = _serve(tmp_path_factory, django_db_blocker, env)
+    yield server
+    server.stop()
+
+
 @pytest.fixture
 def alice_token(transactional_db, alice) -> str:
     return Token.objects.create(user=alice).key

@@ -4,6 +4,7 @@
 - "tools": a content chunk, then two tool calls whose fragments interleave
 - "reasoning": reasoning_content deltas before the content
 - "slow": a pause of PAUSE_SECONDS after the first chunk (which already carries text)
+- "hang": no answer for HANG_SECONDS
 - "rate-limited": 429; "broken": 500
 A usage chunk ends a stream when stream_options.include_usage is set. Every request is kept in `requests`.
 """
@@ -14,6 +15,7 @@ import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 PAUSE_SECONDS = 1.0
+HANG_SECONDS = 5.0
 USAGE = {"prompt_tokens": 11, "completion_tokens": 7, "total_tokens": 18}
 RATE_LIMITED_BODY = {
     "error": {"message": "Rate limit reached, slow down.", "type": "requests", "code": "rate_limit_exceeded"}
@@ -114,6 +116,8 @@ class _Handler(BaseHTTPRequestHandler):
             return self._send_json(429, RATE_LIMITED_BODY, extra={"Retry-After": "7"})
         if model == "broken":
             return self._send_json(500, BROKEN_BODY)
+        if model == "hang":
+            time.sleep(HANG_SECONDS)
         if not request.get("stream"):
             return self._send_json(200, json_reply(request))
         self.send_response(200)

@@ -123,6 +123,17 @@ def test_a_dead_upstream_is_a_502_in_openais_error_shape(client_for, novaforge_w
     assert errors[0]["status"] == 502
 
 
+def test_an_upstream_that_does_not_answer_in_time_is_a_504(client_for, novaforge_impatient, alice_token):
+    client = client_for(novaforge_impatient, alice_token)
+    try:
+        client.chat.completions.create(model="hang", messages=HELLO)
+    except openai.APIStatusError as error:
+        answer = error.response
+    assert answer.status_code == 504
+    assert answer.json()["error"]["code"] == "upstream_timeout"
+    assert errors_noted(answer.headers[SESSION_HEADER])[0]["status"] == 504
+
+
 def test_a_bad_token_is_a_401_in_openais_error_shape(client_for, novaforge, upstream, transactional_db):
     forwarded = len(upstream.requests)
     try:

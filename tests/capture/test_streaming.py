@@ -1,9 +1,12 @@
 """Streams pass through as they arrive; a client that leaves early still has what arrived recorded."""
 
 import time
+from concurrent.futures import ThreadPoolExecutor
+
+from sessions_app.models import Message
 
 from .fake_upstream import PAUSE_SECONDS
-from .helpers import SESSION_HEADER, stored
+from .helpers import SESSION_HEADER, stored, wait_for
 
 
 def test_a_first_chunk_reaches_the_client_before_the_upstream_pause_ends(alice_client):
@@ -34,3 +37,23 @@ def test_a_client_that_disconnects_mid_stream_has_what_arrived_recorded_as_cut_o
     assert rows[1]["content"] == "Echo"
     assert rows[1]["metadata"]["cut_off"] is True
     assert rows[1]["metadata"]["cut_off_by"] == "client"
+
+
+def test_sixty_four_streams_are_served_at_once(alice_client):
+    """Each upstream stream pauses a second: one at a time they would take over a minute."""
+    streams = 64
+
+    def stream(number):
+        chunks = alice_client.chat.completions.create(
+            model="slow", messages=[{"role": "user", "content": f"Stream {number}"}], stream=True
+        )
+        return "".join(chunk.choices[0].delta.content or "" for chunk in chunks)
+
+    started = time.monotonic()
+    with ThreadPoolExecutor(max_workers=streams) as pool:
+        replies = list(pool.map(stream, range(streams)))
+    elapsed = time.monotonic() - started
+
+    assert replies == [f"Echo: Stream {number}" for number in range(streams)]
+    assert elapsed < PAUSE_SECONDS * 8, f"{streams} streams took {elapsed:.1f}s"
+    assert wait_for(lambda: Message.objects.filter(role="assistant").count() == streams, timeout=30)
