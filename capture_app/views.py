@@ -9,6 +9,7 @@ import json
 import logging
 import time
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 
 import httpx
 from asgiref.sync import sync_to_async
@@ -28,8 +29,8 @@ SESSION_HEADER = "X-NovaForge-Session-Id"
 # The proxy's database work (token checks, choosing and recording sessions) runs here, off the event
 # loop. Its own threads: each keeps a persistent connection, and recordings never wait behind page views.
 _db_threads = ThreadPoolExecutor(max_workers=4, thread_name_prefix="capture-db")
-# Recordings still running: the loop holds only weak references to tasks.
-_recordings: set[asyncio.Task] = set()
+# Recordings and closings still running (see _keep_running).
+_background: set[asyncio.Task] = set()
 
 
 def _with_fresh_connection(func, *args, **kwargs):
@@ -112,43 +113,65 @@ def _upstream_missing() -> JsonResponse:
     )
 
 
-def _upstream_failed(exc: httpx.HTTPError) -> JsonResponse:
-    if isinstance(exc, httpx.TimeoutException):
-        return openai_error(504, "The upstream model server did not answer in time.", error_type="server_error",
-                            code="upstream_timeout")  # fmt: skip
-    return openai_error(502, "The upstream model server could not be reached.", error_type="server_error",
-                        code="upstream_unreachable")  # fmt: skip
-
-
 # Recording beside the answer.
 
 
-def _record_later(exchange: Exchange) -> None:
-    """Record `exchange` on the capture threads; a failure is logged, never shown to the client."""
+@dataclass(frozen=True)
+class _Call:
+    """One proxied completion: who asked, what, and the session it is recorded in (None: it is not)."""
 
-    async def record():
-        try:
-            await run_in_db_thread(record_exchange, exchange)
-        except Exception:
-            # Names the session only: the request and its headers (with keys) stay out of logs.
-            logger.exception("Recording a chat completion in session %s failed.", exchange.target.session_id)
+    user: object
+    body: dict
+    target: Target | None
+    started_at: float
 
-    task = asyncio.get_running_loop().create_task(record())
-    _recordings.add(task)
-    task.add_done_callback(_recordings.discard)
+    def record(self, **outcome) -> None:
+        """Record the call with its outcome (reply=, error=, cut_off_by=) on the capture threads; a
+        failure is logged, never shown to the client."""
+        if self.target is None:
+            return
+        exchange = Exchange(owner=self.user, target=self.target, request=self.body, **outcome)
+
+        async def record():
+            try:
+                await run_in_db_thread(record_exchange, exchange)
+            except Exception:
+                # Names the session only: the request and its headers (with keys) stay out of logs.
+                logger.exception("Recording a chat completion in session %s failed.", exchange.target.session_id)
+
+        _keep_running(asyncio.get_running_loop().create_task(record()))
 
 
-async def _choose_session(request, user, body) -> tuple[Target | None, JsonResponse | None]:
-    session_id = request.headers.get(SESSION_HEADER)
+def _keep_running(task: asyncio.Task) -> None:
+    """Hold `task` until it ends (the loop keeps only a weak reference to it)."""
+    _background.add(task)
+    task.add_done_callback(_background.discard)
+
+
+async def _named_session(user, body, session_id: str) -> tuple[Target | None, JsonResponse | None]:
+    """The session X-NovaForge-Session-Id names, checked before anything is forwarded."""
     try:
-        target = await run_in_db_thread(choose_session, owner=user, messages=body["messages"], session_id=session_id)
+        return await run_in_db_thread(
+            choose_session, owner=user, messages=body["messages"], session_id=session_id
+        ), None
     except SessionNotFound:
         return None, openai_error(404, f"You have no session {session_id}.", error_type="invalid_request_error",
                                   code="session_not_found")  # fmt: skip
     except SessionEnded:
         return None, openai_error(409, f"Session {session_id} has ended; start a new one.",
                                   error_type="invalid_request_error", code="session_ended")  # fmt: skip
-    return target, None
+    except Exception:
+        logger.exception("Finding session %s failed; the call is forwarded unrecorded.", session_id)
+        return None, None
+
+
+async def _matching_session(user, body) -> Target | None:
+    """The session the request's conversation continues, else a new one; None if the lookup failed."""
+    try:
+        return await run_in_db_thread(choose_session, owner=user, messages=body["messages"], session_id=None)
+    except Exception:
+        logger.exception("Choosing a session failed; the call is forwarded unrecorded.")
+        return None
 
 
 def _upstream_body(body: dict, raw: bytes) -> tuple[bytes, bool]:
@@ -175,16 +198,21 @@ async def chat_completions(request):
         return problem
     if not upstream.base_url():
         return _upstream_missing()
-    target, problem = await _choose_session(request, user, body)
-    if problem:
-        return problem
-    answer = await _forward_completion(user=user, client_key=client_key, target=target, body=body, raw=request.body)
-    answer[SESSION_HEADER] = target.session_id
-    return answer
+    return await _forward_completion(request, user=user, client_key=client_key, body=body)
 
 
-async def _forward_completion(*, user, client_key, target: Target, body: dict, raw: bytes):
-    sent_body, drop_usage = _upstream_body(body, raw)
+async def _forward_completion(request, *, user, client_key: str | None, body: dict):
+    """Send the completion upstream and relay its answer, choosing the session it is recorded in."""
+    session_id = request.headers.get(SESSION_HEADER)
+    if session_id is not None:
+        target, problem = await _named_session(user, body, session_id)
+        if problem:
+            return problem
+        choosing = None
+    else:
+        # Looked up while the upstream starts its answer, which the session's id must not hold up.
+        choosing = asyncio.ensure_future(_matching_session(user, body))
+    sent_body, drop_usage = _upstream_body(body, request.body)
     started_at = time.monotonic()
     http = upstream.client()
     outgoing = http.build_request(
@@ -194,60 +222,88 @@ async def _forward_completion(*, user, client_key, target: Target, body: dict, r
         headers=upstream.headers(client_key=client_key),
     )
     try:
-        response = await http.send(outgoing, stream=True)
+        response, failure = await http.send(outgoing, stream=True), None
     except httpx.HTTPError as exc:
-        failed = _upstream_failed(exc)
-        _record_later(Exchange(owner=user, target=target, request=body,
-                               error={"status": failed.status_code, "body": failed.content.decode()}))  # fmt: skip
-        return failed
-    if response.status_code >= 400 or not body.get("stream"):
-        return await _relay_whole(response, user=user, target=target, body=body, started_at=started_at)
-    relay = _relay_stream(response, user=user, target=target, body=body, started_at=started_at, drop_usage=drop_usage)
-    answer = StreamingHttpResponse(
-        relay, status=response.status_code, content_type=response.headers.get("content-type", "text/event-stream")
-    )
-    answer["Cache-Control"] = "no-cache"
-    answer["X-Accel-Buffering"] = "no"  # a buffering proxy in front (nginx) passes each event on at once
+        response, failure = None, exc
+    if choosing is not None:
+        target = await choosing
+    call = _Call(user=user, body=body, target=target, started_at=started_at)
+    if failure is not None:
+        answer = _failed_call(failure, call)
+    elif _is_event_stream(response) and response.status_code < 400:
+        answer = _relay_stream_response(response, call, drop_usage=drop_usage)
+    else:
+        answer = await _relay_whole(response, call)
+    if target is not None:
+        answer[SESSION_HEADER] = target.session_id
+    return answer
+
+
+def _is_event_stream(response: httpx.Response) -> bool:
+    return response.headers.get("content-type", "").startswith("text/event-stream")
+
+
+def _upstream_failed(failure: httpx.HTTPError) -> JsonResponse:
+    """Our own 504 (no answer in time) or 502 (no answer at all)."""
+    if isinstance(failure, httpx.TimeoutException):
+        return openai_error(504, "The upstream model server did not answer in time.", error_type="server_error",
+                            code="upstream_timeout")  # fmt: skip
+    return openai_error(502, "The upstream model server could not be reached.", error_type="server_error",
+                        code="upstream_unreachable")  # fmt: skip
+
+
+def _failed_call(failure: httpx.HTTPError, call: _Call) -> JsonResponse:
+    answer = _upstream_failed(failure)
+    call.record(error={"status": answer.status_code, "body": answer.content.decode()})
+    return answer
+
+
+def _with_upstream_headers(answer: HttpResponse, response: httpx.Response) -> HttpResponse:
     for name, value in upstream.forwarded_headers(response).items():
         answer[name] = value
     return answer
 
 
-async def _relay_whole(response: httpx.Response, *, user, target, body, started_at) -> HttpResponse:
+async def _relay_whole(response: httpx.Response, call: _Call) -> HttpResponse:
     """A JSON reply or an upstream error: read whole, passed on unchanged, then recorded."""
     try:
         content = await response.aread()
-    except httpx.HTTPError as exc:
-        failed = _upstream_failed(exc)
-        _record_later(Exchange(owner=user, target=target, request=body,
-                               error={"status": failed.status_code, "body": failed.content.decode()}))  # fmt: skip
-        return failed
+    except httpx.HTTPError as failure:
+        return _failed_call(failure, call)
     finally:
         await response.aclose()
     finished_at = time.monotonic()
-    answer = HttpResponse(
-        content, status=response.status_code, content_type=response.headers.get("content-type", "application/json")
+    content_type = response.headers.get("content-type", "application/json")
+    answer = _with_upstream_headers(
+        HttpResponse(content, status=response.status_code, content_type=content_type), response
     )
-    for name, value in upstream.forwarded_headers(response).items():
-        answer[name] = value
     if response.status_code >= 400:
-        error = {"status": response.status_code, "body": content.decode("utf-8", errors="replace")}
-        _record_later(Exchange(owner=user, target=target, request=body, error=error))
+        call.record(error={"status": response.status_code, "body": content.decode("utf-8", errors="replace")})
         return answer
     try:
-        reply = reply_from_json(json.loads(content), started_at=started_at, finished_at=finished_at)
-    except (ValueError, AttributeError):
+        reply = reply_from_json(json.loads(content), started_at=call.started_at, finished_at=finished_at)
+    except (ValueError, AttributeError, TypeError):
         reply = None  # not a completion we can read: the client still gets it as it came
-    _record_later(Exchange(owner=user, target=target, request=body, reply=reply))
+    call.record(reply=reply)
     return answer
 
 
-async def _relay_stream(response: httpx.Response, *, user, target, body, started_at, drop_usage: bool):
+def _relay_stream_response(response: httpx.Response, call: _Call, *, drop_usage: bool) -> StreamingHttpResponse:
+    content_type = response.headers.get("content-type")
+    answer = StreamingHttpResponse(
+        _relay_stream(response, call, drop_usage=drop_usage), status=response.status_code, content_type=content_type
+    )
+    answer["Cache-Control"] = "no-cache"
+    answer["X-Accel-Buffering"] = "no"  # a buffering proxy in front (nginx) passes each event on at once
+    return _with_upstream_headers(answer, response)
+
+
+async def _relay_stream(response: httpx.Response, call: _Call, *, drop_usage: bool):
     """Yield the upstream's bytes as they arrive (whole events when the usage-only chunk must be dropped),
     assembling the reply from a parse of the same bytes; record it however the stream ends."""
     splitter = EventSplitter()
-    assembler = StreamAssembler(started_at=started_at)
-    last_byte_at = started_at
+    assembler = StreamAssembler(started_at=call.started_at)
+    last_byte_at = call.started_at
     cut_off_by = "client"  # unless the loop below ends or the upstream fails
     try:
         try:
@@ -272,12 +328,8 @@ async def _relay_stream(response: httpx.Response, *, user, target, body, started
             cut_off_by = "upstream"
     finally:
         # Runs on a client's disconnect too (the task is being cancelled): nothing here may wait.
-        loop = asyncio.get_running_loop()
-        closing = loop.create_task(response.aclose())
-        _recordings.add(closing)
-        closing.add_done_callback(_recordings.discard)
-        reply = assembler.finish(at=last_byte_at)
-        _record_later(Exchange(owner=user, target=target, request=body, reply=reply, cut_off_by=cut_off_by))
+        _keep_running(asyncio.get_running_loop().create_task(response.aclose()))
+        call.record(reply=assembler.finish(at=last_byte_at), cut_off_by=cut_off_by)
 
 
 @csrf_exempt
@@ -293,13 +345,9 @@ async def list_models(request):
         response = await upstream.client().get(
             upstream.base_url() + "/models", headers=upstream.headers(client_key=client_key)
         )
-    except httpx.HTTPError as exc:
-        return _upstream_failed(exc)
-    answer = HttpResponse(
-        response.content,
-        status=response.status_code,
-        content_type=response.headers.get("content-type", "application/json"),
+    except httpx.HTTPError as failure:
+        return _upstream_failed(failure)
+    content_type = response.headers.get("content-type", "application/json")
+    return _with_upstream_headers(
+        HttpResponse(response.content, status=response.status_code, content_type=content_type), response
     )
-    for name, value in upstream.forwarded_headers(response).items():
-        answer[name] = value
-    return answer

@@ -4,6 +4,8 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 
 from sessions_app.models import Message
+from sessions_app.services import end_session
+from tests.factories import make_session
 
 from .fake_upstream import PAUSE_SECONDS
 from .helpers import SESSION_HEADER, stored, wait_for
@@ -57,3 +59,18 @@ def test_sixty_four_streams_are_served_at_once(alice_client):
     assert replies == [f"Echo: Stream {number}" for number in range(streams)]
     assert elapsed < PAUSE_SECONDS * 8, f"{streams} streams took {elapsed:.1f}s"
     assert wait_for(lambda: Message.objects.filter(role="assistant").count() == streams, timeout=30)
+
+
+def test_a_recording_that_fails_is_logged_and_the_client_still_gets_its_whole_answer(alice_client, alice, novaforge):
+    session = make_session(alice, title="Ends mid-stream")
+    stream = alice_client.chat.completions.create(
+        model="slow", messages=[{"role": "user", "content": "Hi"}], stream=True,
+        extra_headers={SESSION_HEADER: session.session_id},
+    )  # fmt: skip
+    chunks = iter(stream)
+    first = next(chunks).choices[0].delta.content
+    end_session(session=session)  # during the upstream's pause: the reply can no longer be stored
+
+    assert first + "".join(chunk.choices[0].delta.content or "" for chunk in chunks) == "Echo: Hi"
+    assert wait_for(lambda: f"Recording a chat completion in session {session.session_id} failed" in novaforge.log())
+    assert not session.messages.exists()
