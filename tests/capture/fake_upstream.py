@@ -100,6 +100,7 @@ def json_reply(request: dict) -> dict:
 
 class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
+    disable_nagle_algorithm = True  # each event leaves at once, as from a real model server
 
     def log_message(self, *args):
         pass
