@@ -1,5 +1,8 @@
 """A fake model server and NovaForge under gunicorn with uvicorn's worker (as `make run` serves it), shared by
-the package's tests; each test makes its own users (transactional_db: the server sees them at once)."""
+the package's tests; each test makes its own users (transactional_db: the server sees them at once).
+
+Every test waits for what the server records for it: the tables are emptied after each test, and a
+recording still running then deadlocks PostgreSQL's TRUNCATE."""
 
 import openai
 import pytest

@@ -49,6 +49,7 @@ def test_a_clients_own_key_is_forwarded_when_the_server_has_none_and_never_store
 
 
 def test_the_novaforge_token_alone_is_not_sent_upstream(alice_client, upstream):
-    chat(alice_client, model="m", messages=HELLO)
+    _, session_id = chat(alice_client, model="m", messages=HELLO)
 
     assert "Authorization" not in upstream.requests[-1]["headers"]
+    stored(session_id, 2)

@@ -13,9 +13,10 @@ from .helpers import SESSION_HEADER, stored, wait_for
 
 def test_a_first_chunk_reaches_the_client_before_the_upstream_pause_ends(alice_client):
     started = time.monotonic()
-    stream = alice_client.chat.completions.create(
+    raw = alice_client.chat.completions.with_raw_response.create(
         model="slow", messages=[{"role": "user", "content": "Hi"}], stream=True
     )
+    stream = raw.parse()
     first = next(iter(stream))
     first_at = time.monotonic() - started
     rest = list(stream)
@@ -25,6 +26,7 @@ def test_a_first_chunk_reaches_the_client_before_the_upstream_pause_ends(alice_c
     assert first_at < PAUSE_SECONDS / 4, f"the first chunk took {first_at:.3f}s: it was held back"
     assert ended_at >= PAUSE_SECONDS
     assert "".join(chunk.choices[0].delta.content or "" for chunk in rest) == ": Hi"
+    assert stored(raw.headers[SESSION_HEADER], 2)[1]["content"] == "Echo: Hi"
 
 
 def test_a_client_that_disconnects_mid_stream_has_what_arrived_recorded_as_cut_off(alice_client):
