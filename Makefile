@@ -25,12 +25,14 @@ $(VENV)/.dev-installed: requirements-dev.txt $(VENV)/.installed
 migrate: $(VENV)/.installed
 	$(BIN)/python manage.py migrate --noinput
 
-# One process with threads: with SQLite, writers then queue inside one process instead of colliding
-# (see docs in README). Plain HTTP on loopback, so cookies are not marked Secure here.
+# One process: its event loop carries the /v1/ proxy's streams, its threads (NOVAFORGE_THREADS) the
+# pages and API, and with SQLite writers queue inside it instead of colliding (see novaforge/asgi.py).
+# Plain HTTP on loopback, so cookies are not marked Secure here.
 run: migrate
 	$(BIN)/python manage.py ensure_admin
 	$(BIN)/python manage.py collectstatic --noinput --verbosity 0
-	SECURE_COOKIES=0 $(BIN)/gunicorn novaforge.wsgi --bind $(HOST):$(PORT) --workers 1 --threads 8 --access-logfile -
+	SECURE_COOKIES=0 $(BIN)/gunicorn novaforge.asgi --worker-class uvicorn_worker.UvicornWorker \
+		--bind $(HOST):$(PORT) --workers 1 --access-logfile -
 
 test: $(VENV)/.dev-installed
 	$(BIN)/lint-imports --no-cache

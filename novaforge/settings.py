@@ -80,6 +80,7 @@ INSTALLED_APPS = [
     "analytics_app",
     "memory_app",
     "exports_app",
+    "capture_app",
 ]
 
 MIDDLEWARE = [
@@ -253,6 +254,14 @@ NOVAFORGE = {
     # Administrators' cap on how long sessions are kept after their last activity, in days (unset or 0: none).
     # apply_retention deletes older unpinned sessions of every user, whatever their own policy says.
     "RETENTION_MAX_DAYS": env_int("NOVAFORGE_RETENTION_MAX_DAYS", default=0) or None,
+    # Threads serving pages and the API (novaforge/asgi.py); the /v1/ proxy's streams need none.
+    "SERVER_THREADS": env_int("NOVAFORGE_THREADS", default=8, minimum=1),
+    # The capture proxy (/v1/): the OpenAI-compatible server it forwards to, e.g. http://127.0.0.1:11434/v1,
+    # and that server's key (unset: clients send their own, see README "Capture proxy").
+    "UPSTREAM_URL": os.environ.get("NOVAFORGE_UPSTREAM_URL", "").rstrip("/"),
+    "UPSTREAM_API_KEY": os.environ.get("NOVAFORGE_UPSTREAM_API_KEY", ""),
+    # Longest wait for the upstream to connect, or to send the next bytes of a reply (then 504).
+    "UPSTREAM_TIMEOUT_SECONDS": env_int("NOVAFORGE_UPSTREAM_TIMEOUT", default=600, minimum=1),
 }
 
 LOGGING = {

@@ -1,4 +1,4 @@
-"""A real gunicorn serving NovaForge against the test database, in its own process group.
+"""A real gunicorn serving NovaForge (as `make run` does) against the test database, in its own process group.
 
 Tests that talk to it share rows with another process, so they need `transactional_db`: nothing they
 write is hidden in an open test transaction.
@@ -50,7 +50,8 @@ def free_port() -> int:
 
 
 class Gunicorn:
-    """`gunicorn novaforge.wsgi` on a free loopback port; `kill()` is SIGKILL to every process of it."""
+    """`gunicorn novaforge.asgi` on a free loopback port, `threads` serving pages and the API in each
+    worker; `kill()` is SIGKILL to every process of it."""
 
     def __init__(self, *, data_dir: Path, workers: int = 1, threads: int = 8, env: dict | None = None):
         self.port = free_port()
@@ -63,12 +64,12 @@ class Gunicorn:
             "SECRET_KEY": "reliability-tests-" + "k" * 50,
             "DEBUG": "0",
             "SECURE_COOKIES": "0",
+            "NOVAFORGE_THREADS": str(threads),
             **(env or {}),
         }
         self.command = [
-            sys.executable, "-m", "gunicorn", "novaforge.wsgi",
-            "--bind", f"127.0.0.1:{self.port}",
-            "--workers", str(workers), "--threads", str(threads),
+            sys.executable, "-m", "gunicorn", "novaforge.asgi", "--worker-class", "uvicorn_worker.UvicornWorker",
+            "--bind", f"127.0.0.1:{self.port}", "--workers", str(workers),
             "--timeout", "60", "--graceful-timeout", "5",
         ]  # fmt: skip
         self.process = None

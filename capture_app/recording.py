@@ -1,0 +1,262 @@
+"""Recording a proxied chat completion as a NovaForge session, through the sessions services.
+
+Sync code (the ORM): the async view runs it on its own threads (see views.run_in_db_thread).
+"""
+
+import hashlib
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from django.db import transaction
+from django.utils import timezone
+
+from sessions_app import services
+from sessions_app.models import ChatSession, new_session_id
+from sessions_app.services import NewMessage
+
+from .assembly import Reply
+from .models import CapturedPrefix
+
+TITLE_MAX_CHARS = 200  # ChatSession.title's length
+ERROR_BODY_MAX_CHARS = 2000
+ERRORS_KEPT = 20  # the newest upstream errors listed in a session's metadata
+# OpenAI roles NovaForge stores under another name; the original is kept in the message's metadata.
+STORED_ROLE = {"developer": "system", "function": "tool"}
+ROLES = {"system", "user", "assistant", "tool", *STORED_ROLE}
+# Request fields recorded elsewhere than in the reply's `params`.
+NOT_PARAMS = {"messages", "tools", "stream_options"}
+
+
+class SessionNotFound(Exception):
+    """The X-NovaForge-Session-Id names no session of the caller."""
+
+
+class SessionEnded(Exception):
+    """The X-NovaForge-Session-Id names a session that has ended."""
+
+
+# The conversation: what identifies a message when a client sends it back in its next request.
+
+
+def text_of(content) -> str:
+    """The text of an OpenAI message content: a string, or the text parts of a list of parts."""
+    if isinstance(content, str):
+        return content
+    if isinstance(content, list):
+        return "".join(
+            part.get("text", "") for part in content if isinstance(part, dict) and part.get("type") == "text"
+        )
+    return ""
+
+
+def _canonical(message: dict) -> bytes:
+    """What a client echoes of a message: role, content, tool calls (id, name, arguments), tool_call_id,
+    name. Not reasoning (clients drop it) nor a call's `type` or a null content (clients vary)."""
+    content = message.get("content")
+    tool_calls = [
+        [call.get("id"), (call.get("function") or {}).get("name"), (call.get("function") or {}).get("arguments")]
+        for call in message.get("tool_calls") or []
+        if isinstance(call, dict)
+    ]
+    canonical = [
+        message.get("role"),
+        content if isinstance(content, list) else (content or ""),
+        tool_calls,
+        message.get("tool_call_id"),
+        message.get("name"),
+    ]
+    return json.dumps(canonical, ensure_ascii=False, sort_keys=True, separators=(",", ":")).encode()
+
+
+def chain_hashes(messages: Sequence[dict], *, after: str = "") -> list[str]:
+    """The hash of every prefix of `messages` (of the conversation `after` ends, if given)."""
+    hashes, previous = [], after.encode()
+    for message in messages:
+        previous = hashlib.sha256(previous + b"\n" + _canonical(message)).hexdigest().encode()
+        hashes.append(previous.decode())
+    return hashes
+
+
+def to_new_message(message: dict, *, metadata: dict | None = None) -> NewMessage:
+    """An OpenAI message dict as a NewMessage: the text in content; what has no field yet (tool calls,
+    tool_call_id, name, reasoning, non-text parts, an OpenAI-only role) in its metadata."""
+    role = message["role"]
+    extra = dict(metadata or {})
+    for name in ("tool_calls", "tool_call_id", "name"):
+        if message.get(name):
+            extra[name] = message[name]
+    reasoning = message.get("reasoning") or message.get("reasoning_content")
+    if reasoning:
+        extra["reasoning"] = reasoning
+    content = message.get("content")
+    if isinstance(content, list) and any(isinstance(part, dict) and part.get("type") != "text" for part in content):
+        extra["parts"] = content
+    if role in STORED_ROLE:
+        extra["role"] = role
+    return NewMessage(role=STORED_ROLE.get(role, role), content=text_of(content), metadata=extra)
+
+
+def title_of(messages: Sequence[dict]) -> str:
+    first_user = next((text_of(m.get("content")) for m in messages if m.get("role") == "user"), "")
+    return " ".join(first_user.split())[:TITLE_MAX_CHARS]
+
+
+# Which session a call goes to.
+
+
+@dataclass(frozen=True)
+class Target:
+    session_id: str
+    is_new: bool
+
+
+def choose_session(*, owner, messages: Sequence[dict], session_id: str | None) -> Target:
+    """The session a call is recorded in: the one named, else the caller's open session whose recorded
+    conversation the request continues (longest shared prefix), else a new one (its id chosen now, so
+    the answer can name it before anything is written)."""
+    if session_id is not None:
+        session = ChatSession.objects.owned_by(owner).filter(session_id=session_id).first()
+        if session is None:
+            raise SessionNotFound(session_id)
+        if session.is_ended:
+            raise SessionEnded(session_id)
+        return Target(session_id=session_id, is_new=False)
+    hashes = chain_hashes(messages)
+    # A shared system prompt alone does not make two conversations one.
+    first_counted = next(
+        (n for n, m in enumerate(messages) if m.get("role") not in ("system", "developer")), len(hashes)
+    )
+    found = dict(
+        CapturedPrefix.objects.filter(
+            owner=owner, chain_hash__in=hashes[first_counted:], session__ended_at__isnull=True
+        ).values_list("chain_hash", "session__session_id")
+    )
+    for chain_hash in reversed(hashes[first_counted:]):
+        if chain_hash in found:
+            return Target(session_id=found[chain_hash], is_new=False)
+    return Target(session_id=new_session_id(), is_new=True)
+
+
+# Writing the call down.
+
+
+@dataclass(frozen=True)
+class Exchange:
+    """One proxied call: its request, and its reply or the upstream's error."""
+
+    owner: object
+    target: Target
+    request: dict  # the client's request body
+    reply: Reply | None = None
+    error: dict | None = None  # {"status", "body"} of an upstream error
+    cut_off_by: str | None = None  # "client" or "upstream" when a stream ended early
+
+
+def record_exchange(exchange: Exchange) -> ChatSession:
+    """Store the request's messages the session lacks, then the reply (or note the error), and index them.
+
+    1. Open the target session (creating it when new).
+    2. Find how much of the request's conversation it holds already (the longest recorded prefix).
+    3. Append the rest and the reply after its last message, or as a branch when the match is earlier.
+    4. Index the stored messages' prefixes, so the next request of this conversation finds them.
+    """
+    messages = exchange.request["messages"]
+    hashes = chain_hashes(messages)
+    reply_message = _reply_message(exchange)
+    with transaction.atomic():
+        session = _open_session(exchange)
+        matched = _longest_recorded_prefix(session, hashes)
+        fresh = [to_new_message(m) for m in messages[matched.length :]]
+        fresh_hashes = hashes[matched.length :]
+        if reply_message is not None:
+            fresh.append(reply_message)
+            fresh_hashes += chain_hashes([exchange.reply.as_message()], after=hashes[-1] if hashes else "")
+        if matched.seq is None or matched.seq == session.message_count:
+            stored = services.append_messages(session=session, messages=fresh).messages
+        else:
+            stored = _append_branch(session=session, from_seq=matched.seq, messages=fresh)
+        CapturedPrefix.objects.bulk_create(
+            [CapturedPrefix(owner=exchange.owner, session=session, chain_hash=chain_hash, seq=row.seq)
+             for chain_hash, row in zip(fresh_hashes, stored)],
+            ignore_conflicts=True,  # a prefix already recorded (in another session) keeps its first home
+        )  # fmt: skip
+        if exchange.error is not None:
+            _note_error(session, exchange.error)
+    return session
+
+
+@dataclass(frozen=True)
+class _Match:
+    length: int  # how many of the request's messages the session holds
+    seq: int | None  # the seq of the last of them
+
+
+def _longest_recorded_prefix(session: ChatSession, hashes: list[str]) -> _Match:
+    seqs = dict(
+        CapturedPrefix.objects.filter(owner_id=session.owner_id, session=session, chain_hash__in=hashes).values_list(
+            "chain_hash", "seq"
+        )
+    )
+    for length in range(len(hashes), 0, -1):
+        if hashes[length - 1] in seqs:
+            return _Match(length=length, seq=seqs[hashes[length - 1]])
+    return _Match(length=0, seq=None)
+
+
+def _open_session(exchange: Exchange) -> ChatSession:
+    target, request = exchange.target, exchange.request
+    if not target.is_new:
+        return ChatSession.objects.select_for_update().get(session_id=target.session_id, owner=exchange.owner)
+    metadata = {"source": "capture"}
+    if request.get("tools"):
+        metadata["tools"] = request["tools"]
+    return services.start_session(
+        owner=exchange.owner, title=title_of(request["messages"]), metadata=metadata, session_id=target.session_id
+    )
+
+
+def _reply_message(exchange: Exchange) -> NewMessage | None:
+    reply = exchange.reply
+    if reply is None:
+        return None
+    if exchange.cut_off_by and not (reply.content or reply.tool_calls or reply.reasoning):
+        return None  # a stream cut off before any of the reply arrived leaves no message
+    metadata = {
+        "model": reply.model,
+        "usage": reply.usage,
+        "latency_ms": reply.latency_ms,
+        "finish_reason": reply.finish_reason,
+        "params": {name: value for name, value in exchange.request.items() if name not in NOT_PARAMS},
+    }
+    if reply.ttft_ms is not None:
+        metadata["ttft_ms"] = reply.ttft_ms
+    if exchange.cut_off_by:
+        metadata["cut_off"] = True
+        metadata["cut_off_by"] = exchange.cut_off_by
+    return to_new_message(reply.as_message(), metadata=metadata)
+
+
+def _append_branch(*, session: ChatSession, from_seq: int, messages: list[NewMessage]) -> list:
+    """Store `messages` as a branch that leaves the conversation after message `from_seq` (an edit or a
+    regeneration). Until sessions hold branches, they go after the session's last message, each marked
+    with the seq it follows from in its metadata."""
+    marked = [
+        NewMessage(role=m.role, content=m.content, metadata={**m.metadata, "branch_from_seq": from_seq})
+        for m in messages
+    ]
+    return services.append_messages(session=session, messages=marked).messages
+
+
+def _note_error(session: ChatSession, error: dict) -> None:
+    """An upstream error is listed in the session's metadata under capture_errors (never a message, so
+    it is never exported as an example), with the seq of the last message before it."""
+    session.refresh_from_db(fields=["metadata", "message_count"])
+    noted = {
+        "status": error["status"],
+        "body": error["body"][:ERROR_BODY_MAX_CHARS],
+        "after_seq": session.message_count,
+        "at": timezone.now().isoformat(),
+    }
+    errors = [*session.metadata.get("capture_errors", []), noted][-ERRORS_KEPT:]
+    services.update_session(session=session, metadata={**session.metadata, "capture_errors": errors})
