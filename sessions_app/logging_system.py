@@ -19,7 +19,7 @@ from django.core.exceptions import ValidationError  # noqa: E402
 
 from novaforge.collector import collector_paused  # noqa: E402
 
-from . import extensions, services  # noqa: E402
+from . import blobs, extensions, services  # noqa: E402
 from .filters import ChatSessionFilter  # noqa: E402
 from .models import ChatSession, Message  # noqa: E402
 from .serializers import ChatSessionSerializer, MessageInputSerializer, MessageSerializer  # noqa: E402
@@ -72,10 +72,21 @@ class LoggingSystem:
         return self.session.session_id
 
     def log_message(
-        self, role: str, content: str, metadata: dict | None = None, message_id: str | None = None
+        self,
+        role: str,
+        content: str | list,
+        metadata: dict | None = None,
+        message_id: str | None = None,
+        **fields,
     ) -> dict | None:
-        """Store one message now; returns it as the HTTP API shows it, or None when `message_id` was stored already."""
-        new_message = _checked({"role": role, "content": content, "metadata": metadata or {}, "message_id": message_id})
+        """Store one message now; returns it as the HTTP API shows it, or None when `message_id` was stored already.
+
+        `content` is a string or a list of OpenAI content parts; `fields` are the HTTP API's other message
+        fields: parent_seq (a branch), tool_calls, tool_call_id, name, reasoning, created_at.
+        """
+        new_message = _checked(
+            {"role": role, "content": content, "metadata": metadata or {}, "message_id": message_id, **fields}
+        )
         result = services.append_messages(session=self.session, messages=[new_message])
         self.session = result.session
         if not result.messages:
@@ -96,15 +107,23 @@ class LoggingSystem:
             "message_count": self.session.message_count,
         }
 
-    def load_session(self, session_id: str | None = None) -> dict:
-        """A session of this user (the current one by default) with all its messages."""
+    def load_session(self, session_id: str | None = None, branches: str = "active") -> dict:
+        """A session of this user (the current one by default) with the messages of its active branch,
+        or every message with branches="all"."""
         session = self._owned(session_id) if session_id else self.session
         body = as_sent(ChatSessionSerializer(session).data)
         with collector_paused():
+            rows = list(session.messages.on_branch(session, branches).as_rows())
+            blobs.restore(rows)
             # Not through as_sent: rows read from the database hold JSON values already, and a session's
             # messages can run to megabytes.
-            body["messages"] = list(MessageSerializer(session.messages.as_rows(), many=True).data)
+            body["messages"] = list(MessageSerializer(rows, many=True).data)
         return body
+
+    def switch_branch(self, seq: int) -> dict:
+        """Make the branch ending at message `seq` the active one; returns the session."""
+        self.session = services.update_session(session=self.session, current_seq=seq)
+        return as_sent(ChatSessionSerializer(self.session).data)
 
     def list_sessions(self, **filters) -> list[dict]:
         """This user's sessions, pinned first, then newest first, with the HTTP list's filters (q, mode...)."""

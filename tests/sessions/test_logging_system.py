@@ -228,3 +228,31 @@ def _database_url(settings) -> str:
     if database["ENGINE"].endswith("sqlite3"):
         return f"sqlite:///{database['NAME']}"
     return f"postgres://{database['USER']}@{database['HOST']}:{database['PORT']}/{database['NAME']}"
+
+
+def test_the_python_api_logs_tool_calls_reasoning_parts_and_branches(carol):
+    logging = LoggingSystem(user=carol)
+    call = {"id": "call_7", "type": "function", "function": {"name": "lookup", "arguments": '{"q":  "x"}'}}
+    logging.log_message(
+        "user",
+        [
+            {"type": "text", "text": "Look it up"},
+            {"type": "input_audio", "input_audio": {"data": "QUJD", "format": "wav"}},
+        ],
+    )
+    logging.log_message("assistant", "", tool_calls=[call], reasoning="I should look it up.")
+    logging.log_message("tool", "found", tool_call_id="call_7", name="lookup")
+    logging.log_message("assistant", "It is x.")
+    logging.log_message("assistant", "x, it is.", parent_seq=3)  # a regeneration
+
+    loaded = logging.load_session()
+    assert [m["seq"] for m in loaded["messages"]] == [1, 2, 3, 5]
+    first, asked = loaded["messages"][0], loaded["messages"][1]
+    assert first["content"] == "Look it up" and first["parts"][1]["input_audio"]["data"] == "QUJD"
+    assert asked["tool_calls"] == [call] and asked["reasoning"] == "I should look it up."
+    assert len(logging.load_session(branches="all")["messages"]) == 5
+    logging.switch_branch(4)
+    assert [m["content"] for m in logging.load_session()["messages"]][-1] == "It is x."
+    with pytest.raises(ValidationError) as refused:
+        logging.log_message("tool", "?", tool_call_id="call_unknown")
+    assert "tool_call_id" in refused.value.message_dict

@@ -67,7 +67,14 @@ def test_a_tool_result_may_answer_a_call_stored_by_an_earlier_request(alice_api,
     [
         ({"role": "user", "content": "x", "tool_calls": [CALL]}, "tool_calls"),
         ({"role": "assistant", "content": "x", "tool_call_id": "call_1"}, "tool_call_id"),
-        ({"role": "assistant", "content": "", "tool_calls": [{"id": "c", "function": {"name": "f", "arguments": {}}}]}, "tool_calls"),
+        (
+            {
+                "role": "assistant",
+                "content": "",
+                "tool_calls": [{"id": "c", "function": {"name": "f", "arguments": {}}}],
+            },
+            "tool_calls",
+        ),
         ({"role": "user", "content": [{"type": "text"}]}, "content"),
         ({"role": "user", "content": [{"text": "no type"}]}, "content"),
         ({"role": "assistant", "content": "x", "metadata": {"latency_ms": "fast"}}, "metadata"),
@@ -153,6 +160,8 @@ def test_the_sessions_tools_are_kept_from_start_and_save(alice_api):
     started = alice_api.post("/api/sessions/start", {"title": "t", "tools": tools}, format="json").json()
     assert started["tools"] == tools
     more = [*tools, {"type": "function", "function": {"name": "search"}}]
-    alice_api.post("/api/sessions/save", {"session_id": started["session_id"], "messages": [], "tools": more}, format="json")
+    alice_api.post(
+        "/api/sessions/save", {"session_id": started["session_id"], "messages": [], "tools": more}, format="json"
+    )
     loaded = alice_api.post("/api/sessions/load", {"session_id": started["session_id"]}, format="json").json()
     assert loaded["tools"] == more
