@@ -6,28 +6,20 @@ from . import services
 from .models import MessageFeedback, ShareLink
 
 
-@admin.action(description="Pin selected sessions")
-def pin_selected(modeladmin, request, queryset):
-    for session in queryset:
-        services.curate_session(session=session, is_pinned=True)
+def _flag_action(description: str, **flags):
+    @admin.action(description=description)
+    def set_flags(modeladmin, request, queryset):
+        for session in queryset:
+            services.curate_session(session=session, **flags)
+
+    set_flags.__name__ = "_".join(description.lower().split()[:1]) + "_selected"
+    return set_flags
 
 
-@admin.action(description="Unpin selected sessions")
-def unpin_selected(modeladmin, request, queryset):
-    for session in queryset:
-        services.curate_session(session=session, is_pinned=False)
-
-
-@admin.action(description="Archive selected sessions")
-def archive_selected(modeladmin, request, queryset):
-    for session in queryset:
-        services.curate_session(session=session, is_archived=True)
-
-
-@admin.action(description="Unarchive selected sessions")
-def unarchive_selected(modeladmin, request, queryset):
-    for session in queryset:
-        services.curate_session(session=session, is_archived=False)
+pin_selected = _flag_action("Pin selected sessions", is_pinned=True)
+unpin_selected = _flag_action("Unpin selected sessions", is_pinned=False)
+archive_selected = _flag_action("Archive selected sessions", is_archived=True)
+unarchive_selected = _flag_action("Unarchive selected sessions", is_archived=False)
 
 
 @admin.display(description="Tags")

@@ -111,6 +111,26 @@ class ChatSession(models.Model):
         return self.ended_at is not None
 
 
+# What a reader of a message sees (the API, the Python API, exports), in order; part_blobs is read to put
+# large part data back into parts (blobs.restore), not shown.
+MESSAGE_READER_FIELDS = (
+    "seq",
+    "parent_seq",
+    "role",
+    "content",
+    "parts",
+    "part_blobs",
+    "tool_calls",
+    "tool_call_id",
+    "name",
+    "reasoning",
+    "metadata",
+    "message_id",
+    "token_count",
+    "created_at",
+)
+
+
 class MessageQuerySet(models.QuerySet):
     def owned_by(self, user):
         return self.filter(session__owner=user)
@@ -141,20 +161,7 @@ class MessageQuerySet(models.QuerySet):
         """The fields a reader sees, as dicts in seq order: no model instance per message, which was
         most of the time of loading a 10,000-message session."""
         return self.order_by("seq").values(
-            "seq",
-            "parent_seq",
-            "role",
-            "content",
-            "parts",
-            "part_blobs",
-            "tool_calls",
-            "tool_call_id",
-            "name",
-            "reasoning",
-            "metadata",
-            "message_id",
-            "token_count",
-            "created_at",
+            *MESSAGE_READER_FIELDS,
             feedback_rating=F("feedback__rating"),  # one LEFT JOIN, not a query per message
             feedback_reason=F("feedback__reason"),
             feedback_comment=F("feedback__comment"),

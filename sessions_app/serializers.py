@@ -10,7 +10,7 @@ from rest_framework.validators import ProhibitSurrogateCharactersValidator
 
 from . import blobs, extensions
 from .ids import SESSION_ID_ERROR, SESSION_ID_PATTERN
-from .models import ChatSession, Message, Role
+from .models import MESSAGE_READER_FIELDS, ChatSession, Message, Role
 from .services import NewMessage
 
 # The largest seq or count a filter may name: PositiveIntegerField's bound on every database. Beyond it
@@ -210,14 +210,28 @@ def text_of(parts: list) -> str:
     return "\n".join(part["text"] for part in parts if part.get("type") == "text")
 
 
-class ToolCallsField(serializers.ListField):
-    """OpenAI's tool_calls: [{"id", "type": "function", "function": {"name", "arguments"}}]. Kept as given:
-    `arguments` is the exact string the model wrote, never parsed and written again."""
+class StorableJSONListField(serializers.ListField):
+    """A list of JSON values that PostgreSQL's jsonb can store (no NUL characters, not nested too deep)."""
 
     child = serializers.JSONField()
 
     def to_internal_value(self, data):
-        calls = super().to_internal_value(data)
+        values = super().to_internal_value(data)
+        self.check_items(values)
+        problem = unstorable_json(values)
+        if problem:
+            raise serializers.ValidationError(JSONObjectField.default_error_messages[problem])
+        return values
+
+    def check_items(self, values: list) -> None:
+        """Raise a ValidationError unless every item has the expected shape."""
+
+
+class ToolCallsField(StorableJSONListField):
+    """OpenAI's tool_calls: [{"id", "type": "function", "function": {"name", "arguments"}}]. Kept as given:
+    `arguments` is the exact string the model wrote, never parsed and written again."""
+
+    def check_items(self, calls):
         for index, call in enumerate(calls):
             function = call.get("function") if isinstance(call, dict) else None
             if not (
@@ -234,25 +248,14 @@ class ToolCallsField(serializers.ListField):
                 )
         if len({call["id"] for call in calls}) != len(calls):
             raise serializers.ValidationError("Two calls share an id.")
-        problem = unstorable_json(calls)
-        if problem:
-            raise serializers.ValidationError(JSONObjectField.default_error_messages[problem])
-        return calls
 
 
-class ToolsField(serializers.ListField):
+class ToolsField(StorableJSONListField):
     """The function definitions a conversation offers the model: OpenAI's `tools` list, kept as given."""
 
-    child = serializers.JSONField()
-
-    def to_internal_value(self, data):
-        tools = super().to_internal_value(data)
+    def check_items(self, tools):
         if not all(isinstance(tool, dict) for tool in tools):
             raise serializers.ValidationError('Each tool must be an object, e.g. {"type": "function", "function": {...}}.')
-        problem = unstorable_json(tools)
-        if problem:
-            raise serializers.ValidationError(JSONObjectField.default_error_messages[problem])
-        return tools
 
 
 class SessionIdField(serializers.RegexField):
@@ -462,22 +465,7 @@ class MessageSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = Message
-        fields = [
-            "seq",
-            "parent_seq",
-            "role",
-            "content",
-            "parts",
-            "tool_calls",
-            "tool_call_id",
-            "name",
-            "reasoning",
-            "metadata",
-            "message_id",
-            "token_count",
-            "created_at",
-            "feedback",
-        ]
+        fields = [*(name for name in MESSAGE_READER_FIELDS if name != "part_blobs"), "feedback"]
         read_only_fields = fields
 
     @cached_property
