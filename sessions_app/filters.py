@@ -6,12 +6,23 @@ from django import forms
 from django.db.models import Exists, OuterRef, Q
 
 from .models import ChatSession, Message, SessionTag, ShareLink
-from .serializers import MAX_SEQ
+from .serializers import MAX_SEQ, parse_moment
 from .services import normalize_tag
 
 
 class WholeNumberFilter(django_filters.NumberFilter):
     field_class = forms.IntegerField
+
+
+class MomentFormField(forms.DateTimeField):
+    """A date-time filter value, read by parse_moment like every date-time the API takes."""
+
+    def to_python(self, value):
+        return None if value in self.empty_values else parse_moment(value)
+
+
+class MomentFilter(django_filters.DateTimeFilter):
+    field_class = MomentFormField
 
 
 # `key:value` or `key:"quoted value"` for the keys below; any other text is a free word.
@@ -91,10 +102,10 @@ class ChatSessionFilter(django_filters.FilterSet):
             "archived:true|false|any. Archived sessions are left out unless archived: is given."
         ),
     )
-    started_after = django_filters.DateTimeFilter(
+    started_after = MomentFilter(
         field_name="started_at", lookup_expr="gte", help_text="ISO 8601 date or date-time, inclusive."
     )
-    started_before = django_filters.DateTimeFilter(
+    started_before = MomentFilter(
         field_name="started_at", lookup_expr="lt", help_text="ISO 8601 date or date-time, exclusive."
     )
     mode = django_filters.CharFilter(field_name="mode")
