@@ -3,6 +3,7 @@ from dataclasses import dataclass
 
 import django_filters
 from django import forms
+from django.core.validators import EMPTY_VALUES
 from django.db.models import Exists, OuterRef, Q
 
 from .models import ChatSession, Message, SessionTag, ShareLink
@@ -94,6 +95,16 @@ class StrictBooleanFilter(django_filters.BooleanFilter):
     field_class = StrictBooleanField
 
 
+class StableOrderingFilter(django_filters.OrderingFilter):
+    """django-filter's ordering, with the newest id last to break ties: pages of sessions that share a
+    title or a count must not overlap or skip rows. Naming no field (`ordering=,`) keeps the default
+    order, where django-filter's own would leave the list unordered."""
+
+    def filter(self, sessions, value):
+        ordering = [self.get_ordering_value(param) for param in value or () if param not in EMPTY_VALUES]
+        return sessions.order_by(*ordering, "-id") if ordering else sessions
+
+
 class ChatSessionFilter(django_filters.FilterSet):
     q = SessionQueryFilter(
         method="filter_q",
@@ -111,7 +122,7 @@ class ChatSessionFilter(django_filters.FilterSet):
     mode = django_filters.CharFilter(field_name="mode")
     min_messages = WholeNumberFilter(field_name="message_count", lookup_expr="gte", min_value=0, max_value=MAX_SEQ)
     ended = StrictBooleanFilter(field_name="ended_at", lookup_expr="isnull", exclude=True)
-    ordering = django_filters.OrderingFilter(
+    ordering = StableOrderingFilter(
         fields=("started_at", "updated_at", "message_count", "token_count", "title", "is_pinned"),
         help_text="started_at, updated_at, message_count, token_count, title or is_pinned; a leading - reverses.",
     )
