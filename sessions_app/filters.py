@@ -97,12 +97,21 @@ class StrictBooleanFilter(django_filters.BooleanFilter):
 
 class StableOrderingFilter(django_filters.OrderingFilter):
     """django-filter's ordering, with the newest id last to break ties: pages of sessions that share a
-    title or a count must not overlap or skip rows. Naming no field (`ordering=,`) keeps the default
-    order, where django-filter's own would leave the list unordered."""
+    title or a count must not overlap or skip rows."""
 
     def filter(self, sessions, value):
-        ordering = [self.get_ordering_value(param) for param in value or () if param not in EMPTY_VALUES]
-        return sessions.order_by(*ordering, "-id") if ordering else sessions
+        if not value:
+            return sessions
+        return sessions.order_by(*(self.get_ordering_value(name) for name in value), "-id")
+
+
+class ChatSessionFilterForm(forms.Form):
+    def clean_ordering(self):
+        # django-filter skips empty names, and `ordering=,` then left the list in no order at all.
+        names = self.cleaned_data.get("ordering")
+        if names and any(name in EMPTY_VALUES for name in names):
+            raise forms.ValidationError("Name a field between commas.", code="empty")
+        return names
 
 
 class ChatSessionFilter(django_filters.FilterSet):
@@ -129,6 +138,7 @@ class ChatSessionFilter(django_filters.FilterSet):
 
     class Meta:
         model = ChatSession
+        form = ChatSessionFilterForm
         fields = ["q", "started_after", "started_before", "mode", "min_messages", "ended", "ordering"]
 
     def __init__(self, *args, include_archived: bool = False, **kwargs):

@@ -30,17 +30,20 @@ MOMENT_FORMAT_ERROR = "Enter an ISO 8601 date (2026-01-31) or date-time (2026-01
 
 def parse_moment(raw, *, end_of_day: bool = False) -> datetime:
     """The one reading of a date-time from a client: an ISO 8601 date-time, or a date meaning its
-    midnight (with `end_of_day`, the next midnight), naive ones in the current time zone. Returned in
-    UTC, so every database stores and compares it alike; Django's ValidationError for anything a
-    database could not take: a UTC offset PostgreSQL refuses, or a moment outside years 1-9999 in UTC."""
-    if not isinstance(raw, str):
-        raise DjangoValidationError(MOMENT_FORMAT_ERROR, code="invalid")
-    raw = raw.strip()
-    try:
-        moment = parse_datetime(raw) if "T" in raw or " " in raw else None
-        day = None if moment else parse_date(raw)
-    except ValueError:  # well formed, but no such day or time: 2026-02-30
-        moment = day = None
+    midnight (with `end_of_day`, the next midnight), naive ones in the current time zone; from Python,
+    a datetime. Returned in UTC, so every database stores and compares it alike; Django's
+    ValidationError for anything a database could not take: a UTC offset PostgreSQL refuses, or a
+    moment outside years 1-9999 in UTC."""
+    moment = day = None
+    if isinstance(raw, datetime):
+        moment = raw
+    elif isinstance(raw, str):
+        raw = raw.strip()
+        try:
+            moment = parse_datetime(raw) if "T" in raw or " " in raw else None
+            day = None if moment else parse_date(raw)
+        except ValueError:  # well formed, but no such day or time: 2026-02-30
+            pass
     try:
         if day:
             moment = datetime.combine(day + timedelta(days=1) if end_of_day else day, time.min)

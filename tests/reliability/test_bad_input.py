@@ -270,3 +270,4 @@ def test_options_with_a_json_body_describes_the_endpoint(alice_api):
     for url in ("/api/retention/", "/api/sessions/", "/api/memory/items/"):
         response = alice_api.options(url, {"delete_after_days": 5}, format="json")
         assert response.status_code == 200, (url, response.content[:300])
+
