@@ -1,8 +1,9 @@
-from datetime import UTC, datetime, time, timedelta
+from datetime import UTC, datetime, timedelta
 
 from django import forms
 from django.utils import timezone
-from django.utils.dateparse import parse_date, parse_datetime
+
+from sessions_app.serializers import parse_moment
 
 from .summary import GRANULARITIES, Window
 
@@ -13,20 +14,6 @@ LONGEST_PERIOD_DAYS = {"day": 1, "week": 7, "month": 31}
 # Far enough from datetime's limits (years 1 and 9999) that a window's default span, its day and period
 # arithmetic never overflow.
 EARLIEST, LATEST = datetime(1900, 1, 1, tzinfo=UTC), datetime(9998, 12, 31, tzinfo=UTC)
-
-
-def parse_instant(raw: str, *, end_of_day: bool) -> datetime | None:
-    """An ISO 8601 date or date-time; a bare date means its start, or with `end_of_day` the next midnight."""
-    try:
-        moment = parse_datetime(raw) if "T" in raw or " " in raw else None
-        day = None if moment else parse_date(raw)
-    except ValueError:
-        return None
-    if day:
-        moment = datetime.combine(day + timedelta(days=1) if end_of_day else day, time.min)
-    if moment and timezone.is_naive(moment):
-        moment = timezone.make_aware(moment)
-    return moment
 
 
 class AnalyticsWindowForm(forms.Form):
@@ -48,12 +35,7 @@ class AnalyticsWindowForm(forms.Form):
         raw = self.cleaned_data[name].strip()
         if not raw:
             return None
-        try:
-            moment = parse_instant(raw, end_of_day=end_of_day)
-        except OverflowError:  # the day after 9999-12-31
-            moment = LATEST + timedelta(days=1)
-        if moment is None:
-            raise forms.ValidationError("Enter an ISO 8601 date (2026-01-31) or date-time (2026-01-31T12:00:00Z).")
+        moment = parse_moment(raw, end_of_day=end_of_day)
         if not EARLIEST <= moment <= LATEST:
             raise forms.ValidationError(f"Must fall between {EARLIEST:%Y-%m-%d} and {LATEST:%Y-%m-%d}.")
         return moment

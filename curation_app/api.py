@@ -105,8 +105,12 @@ class RetentionPolicyView(generics.GenericAPIView):
             }
         )
 
+    def get_object(self) -> RetentionPolicy | None:
+        # Also what OPTIONS calls to describe PUT: GenericAPIView's own needs a queryset we do not have.
+        return RetentionPolicy.objects.filter(owner=self.request.user).first()
+
     def get(self, request):
-        return self._answer(RetentionPolicy.objects.filter(owner=request.user).first())
+        return self._answer(self.get_object())
 
     def put(self, request):
         incoming = RetentionPolicySerializer(data=request.data)

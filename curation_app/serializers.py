@@ -1,7 +1,13 @@
 from rest_framework import serializers
 
 from sessions_app.extensions import SessionFields
-from sessions_app.serializers import SessionIdField, StrictBooleanField, StrictCharField, StrictFieldsMixin
+from sessions_app.serializers import (
+    MomentField,
+    SessionIdField,
+    StrictBooleanField,
+    StrictCharField,
+    StrictFieldsMixin,
+)
 
 from . import services
 from .models import TAG_MAX_CHARS, MessageFeedback, Rating, ShareLink
@@ -65,7 +71,7 @@ class NewShareLinkSerializer(ShareLinkSerializer):
 
 class ShareInputSerializer(StrictFieldsMixin, serializers.Serializer):
     session_id = SessionIdField()
-    expires_at = serializers.DateTimeField(required=False, allow_null=True, help_text="When the link stops working.")
+    expires_at = MomentField(required=False, allow_null=True, help_text="When the link stops working.")
 
 
 class RetentionPolicySerializer(StrictFieldsMixin, serializers.Serializer):

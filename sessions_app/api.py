@@ -152,14 +152,15 @@ class ChatSessionViewSet(
     def list_sessions(self, request):
         incoming = ListInputSerializer(data=request.data)
         incoming.is_valid(raise_exception=True)
-        filters = {key: value for key, value in request.data.items() if key not in ("page", "page_size")}
+        data = incoming.validated_data
+        filters = {key: value for key, value in data.items() if key not in ("page", "page_size")}
         sessions = ChatSessionFilter(filters, queryset=self.get_queryset())
         if not sessions.is_valid():
             raise ValidationError(sessions.errors)
         page = page_of(
             sessions.qs,
-            page=incoming.validated_data.get("page", 1),
-            page_size=incoming.validated_data.get("page_size", settings.REST_FRAMEWORK["PAGE_SIZE"]),
+            page=data.get("page", 1),
+            page_size=data.get("page_size", settings.REST_FRAMEWORK["PAGE_SIZE"]),
             ids_first=self.paginate_ids_first,
         )
         return Response(page_response(page, ChatSessionSerializer(page.object_list, many=True).data))

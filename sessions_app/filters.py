@@ -3,10 +3,11 @@ from dataclasses import dataclass
 
 import django_filters
 from django import forms
+from django.core.validators import EMPTY_VALUES
 from django.db.models import Exists, OuterRef, Q
 
 from .models import ChatSession, Message
-from .serializers import BRANCH_CHOICES, BRANCHES_HELP, MAX_SEQ
+from .serializers import BRANCH_CHOICES, BRANCHES_HELP, MAX_SEQ, parse_moment
 
 
 def normalize_tag(name: str) -> str:
@@ -16,6 +17,17 @@ def normalize_tag(name: str) -> str:
 
 class WholeNumberFilter(django_filters.NumberFilter):
     field_class = forms.IntegerField
+
+
+class MomentFormField(forms.DateTimeField):
+    """A date-time filter value, read by parse_moment like every date-time the API takes."""
+
+    def to_python(self, value):
+        return None if value in self.empty_values else parse_moment(value)
+
+
+class MomentFilter(django_filters.DateTimeFilter):
+    field_class = MomentFormField
 
 
 # `key:value` or `key:"quoted value"` for the keys below; any other text is a free word.
@@ -87,6 +99,25 @@ class StrictBooleanFilter(django_filters.BooleanFilter):
     field_class = StrictBooleanField
 
 
+class StableOrderingFilter(django_filters.OrderingFilter):
+    """django-filter's ordering, with the newest id last to break ties: pages of sessions that share a
+    title or a count must not overlap or skip rows."""
+
+    def filter(self, sessions, value):
+        if not value:
+            return sessions
+        return sessions.order_by(*(self.get_ordering_value(name) for name in value), "-id")
+
+
+class ChatSessionFilterForm(forms.Form):
+    def clean_ordering(self):
+        # django-filter skips empty names, and `ordering=,` then left the list in no order at all.
+        names = self.cleaned_data.get("ordering")
+        if names and any(name in EMPTY_VALUES for name in names):
+            raise forms.ValidationError("Name a field between commas.", code="empty")
+        return names
+
+
 class ChatSessionFilter(django_filters.FilterSet):
     q = SessionQueryFilter(
         method="filter_q",
@@ -95,22 +126,23 @@ class ChatSessionFilter(django_filters.FilterSet):
             "archived:true|false|any. Archived sessions are left out unless archived: is given."
         ),
     )
-    started_after = django_filters.DateTimeFilter(
+    started_after = MomentFilter(
         field_name="started_at", lookup_expr="gte", help_text="ISO 8601 date or date-time, inclusive."
     )
-    started_before = django_filters.DateTimeFilter(
+    started_before = MomentFilter(
         field_name="started_at", lookup_expr="lt", help_text="ISO 8601 date or date-time, exclusive."
     )
     mode = django_filters.CharFilter(field_name="mode")
     min_messages = WholeNumberFilter(field_name="message_count", lookup_expr="gte", min_value=0, max_value=MAX_SEQ)
     ended = StrictBooleanFilter(field_name="ended_at", lookup_expr="isnull", exclude=True)
-    ordering = django_filters.OrderingFilter(
+    ordering = StableOrderingFilter(
         fields=("started_at", "updated_at", "message_count", "token_count", "title", "is_pinned"),
         help_text="started_at, updated_at, message_count, token_count, title or is_pinned; a leading - reverses.",
     )
 
     class Meta:
         model = ChatSession
+        form = ChatSessionFilterForm
         fields = ["q", "started_after", "started_before", "mode", "min_messages", "ended", "ordering"]
 
     def __init__(self, *args, include_archived: bool = False, **kwargs):

@@ -1,8 +1,11 @@
 import json
 import re
+from datetime import UTC, datetime, time, timedelta
 
 from django.conf import settings
+from django.core.exceptions import ValidationError as DjangoValidationError
 from django.utils import timezone
+from django.utils.dateparse import parse_date, parse_datetime
 from django.utils.functional import cached_property
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
@@ -19,6 +22,52 @@ MAX_SEQ = 2_147_483_647
 # Deeper metadata is refused: PostgreSQL's jsonb (and Python's own recursion) give out long before
 # any real client needs more.
 MAX_JSON_DEPTH = 32
+
+
+# PostgreSQL refuses a UTC offset of 16 hours or more ("time zone displacement out of range"); the
+# zones in use stay within -12:00 and +14:00.
+UTC_OFFSET_LIMIT = timedelta(hours=16)
+MOMENT_FORMAT_ERROR = "Enter an ISO 8601 date (2026-01-31) or date-time (2026-01-31T12:00:00Z)."
+
+
+def parse_moment(raw, *, end_of_day: bool = False) -> datetime:
+    """The one reading of a date-time from a client: an ISO 8601 date-time, or a date meaning its
+    midnight (with `end_of_day`, the next midnight), naive ones in the current time zone; from Python,
+    a datetime. Returned in UTC, so every database stores and compares it alike; Django's
+    ValidationError for anything a database could not take: a UTC offset PostgreSQL refuses, or a
+    moment outside years 1-9999 in UTC."""
+    moment = day = None
+    if isinstance(raw, datetime):
+        moment = raw
+    elif isinstance(raw, str):
+        raw = raw.strip()
+        try:
+            moment = parse_datetime(raw) if "T" in raw or " " in raw else None
+            day = None if moment else parse_date(raw)
+        except ValueError:  # well formed, but no such day or time: 2026-02-30
+            pass
+    try:
+        if day:
+            moment = datetime.combine(day + timedelta(days=1) if end_of_day else day, time.min)
+        if moment is None:
+            raise DjangoValidationError(MOMENT_FORMAT_ERROR, code="invalid")
+        if timezone.is_naive(moment):
+            moment = timezone.make_aware(moment)
+        if abs(moment.utcoffset()) >= UTC_OFFSET_LIMIT:
+            raise DjangoValidationError("The UTC offset must be less than 16 hours.", code="offset")
+        return moment.astimezone(UTC)
+    except OverflowError:  # the day after 9999-12-31, or a moment that leaves years 1-9999 in UTC
+        raise DjangoValidationError("Must fall between the years 1 and 9999 in UTC.", code="overflow") from None
+
+
+class MomentField(serializers.DateTimeField):
+    """A date-time in a request body, read by parse_moment."""
+
+    def to_internal_value(self, value):
+        try:
+            return parse_moment(value)
+        except DjangoValidationError as error:
+            raise serializers.ValidationError(error.messages, code=error.code) from None
 
 
 def iso_datetime(moment, zone=None):
@@ -352,7 +401,7 @@ class MessageInputSerializer(StrictFieldsMixin, serializers.Serializer):
     role = serializers.ChoiceField(choices=Role.choices)
     content = ContentField(help_text="A string, or a list of OpenAI content parts (text, image_url, input_audio, file ...).")
     metadata = MetadataField(required=False, default=dict)
-    created_at = serializers.DateTimeField(required=False)
+    created_at = MomentField(required=False)
     message_id = StrictCharField(max_length=64, required=False, allow_null=True, allow_blank=False)
     parent_seq = serializers.IntegerField(
         required=False,
@@ -512,7 +561,7 @@ class StartSessionSerializer(ChatSessionSerializer):
 
     # A new session is tagged, pinned or archived afterwards, with PATCH; here those keys are unknown.
     extended = False
-    current_seq = None  # a new session has no messages to point at
+    current_seq = serializers.IntegerField(read_only=True)  # a new session has no message to point at
 
 
 class SaveInputSerializer(StrictFieldsMixin, serializers.Serializer):
@@ -575,12 +624,13 @@ class ListInputSerializer(StrictFieldsMixin, serializers.Serializer):
 
     page = serializers.IntegerField(required=False, min_value=1)
     page_size = serializers.IntegerField(required=False, min_value=1, max_value=200)
-    q = serializers.CharField(required=False, allow_blank=True)
-    started_after = serializers.CharField(required=False)
-    started_before = serializers.CharField(required=False)
-    mode = serializers.CharField(required=False)
+    # Strings here; ChatSessionFilter then reads them, so both ways of listing take the same values.
+    q = StrictCharField(required=False, allow_blank=True)
+    started_after = StrictCharField(required=False, allow_blank=True)
+    started_before = StrictCharField(required=False, allow_blank=True)
+    mode = StrictCharField(required=False, allow_blank=True)
     min_messages = serializers.IntegerField(required=False, min_value=0, max_value=MAX_SEQ)
-    ordering = serializers.CharField(required=False)
+    ordering = StrictCharField(required=False, allow_blank=True)
 
 
 class SessionPageSerializer(serializers.Serializer):

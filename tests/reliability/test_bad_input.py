@@ -206,3 +206,68 @@ def test_absurd_load_bounds_are_refused(alice_api, alice_session, body):
 
 def test_a_huge_number_in_a_list_filter_is_refused(alice_api, alice_session):
     assert_refused(alice_api.post("/api/sessions/list", {"min_messages": HUGE}, format="json"))
+
+
+# Date-times every database can store: PostgreSQL refuses a UTC offset of 16 hours or more, and a
+# moment must stay within years 1-9999 once converted to UTC.
+UNSTORABLE_MOMENTS = [
+    "7160-05-25T22:36:07.366939-21:49",
+    "2026-01-31T12:00:00+16:00",
+    "9999-12-31T23:00:00-05:00",
+    "0001-01-01T00:30:00+01:00",
+]
+
+
+@pytest.mark.parametrize("moment", UNSTORABLE_MOMENTS)
+@pytest.mark.parametrize("name", ["started_after", "started_before"])
+def test_unstorable_date_times_in_session_filters_are_refused_by_name(alice_api, alice_session, name, moment):
+    assert_refused(alice_api.get("/api/sessions/", {"ended": "false", name: moment, "q": "42"}), named=name)
+    assert_refused(alice_api.post("/api/sessions/list", {name: moment}, format="json"), named=name)
+
+
+@pytest.mark.parametrize("moment", UNSTORABLE_MOMENTS)
+@pytest.mark.parametrize("name", ["since", "until"])
+def test_unstorable_date_times_in_analytics_are_refused_by_name(alice_api, name, moment):
+    assert_refused(alice_api.get("/api/analytics/summary/", {name: moment, "granularity": "month"}), named=name)
+
+
+@pytest.mark.parametrize("moment", UNSTORABLE_MOMENTS)
+def test_unstorable_date_times_in_bodies_are_refused_by_name(alice_api, alice_session, moment):
+    message = {"role": "user", "content": "x", "created_at": moment}
+    response = alice_api.post(
+        "/api/sessions/save", {"session_id": alice_session.session_id, "messages": [message]}, format="json"
+    )
+    assert_refused(response, named="messages")
+    assert "created_at" in response.json()["messages"]["0"]
+    response = alice_api.post("/api/shares/", {"session_id": alice_session.session_id, "expires_at": moment}, format="json")
+    assert_refused(response, named="expires_at")
+    assert nothing_written(alice_session)
+
+
+def test_a_date_time_with_a_real_offset_is_taken_and_compared_in_utc(alice_api, alice_session):
+    started = alice_session.started_at.isoformat()
+    assert alice_api.get("/api/sessions/", {"started_after": "2000-01-01T00:00:00-12:00"}).json()["count"] == 1
+    assert alice_api.get("/api/sessions/", {"started_before": "2000-01-01T00:00:00+14:00"}).json()["count"] == 0
+    assert alice_api.get("/api/sessions/", {"started_after": started}).json()["count"] == 1
+
+
+@pytest.mark.parametrize(
+    "name,value",
+    [("q", 0), ("started_after", 0), ("started_before", 0), ("mode", 0), ("ordering", 0), ("q", ["a"]),
+     ("mode", {"a": 1}), ("ordering", True), ("started_after", None)],
+)
+def test_non_strings_in_the_list_body_are_refused_by_name(alice_api, alice_session, name, value):
+    assert_refused(alice_api.post("/api/sessions/list", {name: value}, format="json"), named=name)
+
+
+def test_the_list_body_found_by_fuzzing_is_refused(alice_api, alice_session):
+    body = {"page": 1, "page_size": 1, "q": "", "started_after": "0", "started_before": "0", "mode": "0",
+            "min_messages": 0, "ordering": 0}
+    assert_refused(alice_api.post("/api/sessions/list", body, format="json"), named="ordering")
+
+
+def test_options_with_a_json_body_describes_the_endpoint(alice_api):
+    for url in ("/api/retention/", "/api/sessions/", "/api/memory/items/"):
+        response = alice_api.options(url, {"delete_after_days": 5}, format="json")
+        assert response.status_code == 200, (url, response.content[:300])
+

@@ -165,3 +165,8 @@ def test_the_sessions_tools_are_kept_from_start_and_save(alice_api):
     )
     loaded = alice_api.post("/api/sessions/load", {"session_id": started["session_id"]}, format="json").json()
     assert loaded["tools"] == more
+
+
+def test_a_new_session_cannot_name_a_current_message(alice_api):
+    response = alice_api.post("/api/sessions/start", {"title": "t", "current_seq": 3}, format="json")
+    assert response.status_code == 400 and "current_seq" in response.json()
