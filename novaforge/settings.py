@@ -189,18 +189,18 @@ REST_FRAMEWORK = {
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
-    "DEFAULT_PAGINATION_CLASS": "novaforge.api.PageNumberPagination",
+    "DEFAULT_PAGINATION_CLASS": "novaforge.drf.pagination.PageNumberPagination",
     "PAGE_SIZE": 50,
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
-    "EXCEPTION_HANDLER": "novaforge.api.exception_handler",
+    "EXCEPTION_HANDLER": "novaforge.drf.exceptions.exception_handler",
     "DEFAULT_PARSER_CLASSES": [
-        "novaforge.api.JSONParser",
+        "novaforge.drf.parsers.JSONParser",
         "rest_framework.parsers.FormParser",
         "rest_framework.parsers.MultiPartParser",
     ],
     "DEFAULT_RENDERER_CLASSES": [
-        "novaforge.api.JSONRenderer",
+        "novaforge.drf.renderers.JSONRenderer",
         "rest_framework.renderers.BrowsableAPIRenderer",
     ],
 }
@@ -209,7 +209,7 @@ REST_FRAMEWORK = {
 # process: point CACHES at Redis or memcached to share counts between gunicorn workers). Rates are
 # "<n>/second|minute|hour|day"; the defaults sit far above what an assistant logging its conversations
 # sends (bulk loads use save, 1,000 messages a request).
-REST_FRAMEWORK["DEFAULT_THROTTLE_CLASSES"] = ["novaforge.api.AnonRateThrottle", "novaforge.api.UserRateThrottle"]
+REST_FRAMEWORK["DEFAULT_THROTTLE_CLASSES"] = ["novaforge.drf.throttling.AnonRateThrottle", "novaforge.drf.throttling.UserRateThrottle"]
 REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"] = {
     "anon": os.environ.get("NOVAFORGE_THROTTLE_ANON", "120/minute"),
     "user": os.environ.get("NOVAFORGE_THROTTLE_USER", "3000/minute"),
@@ -232,7 +232,7 @@ SPECTACULAR_SETTINGS = {
         "SearchableLayerEnum": "memory_app.models.SEARCHABLE_LAYERS",
         "WritableLayerEnum": ["short_term", "long_term", "working"],
     },
-    "POSTPROCESSING_HOOKS": ["drf_spectacular.hooks.postprocess_schema_enums", "novaforge.api.document_error_responses"],
+    "POSTPROCESSING_HOOKS": ["drf_spectacular.hooks.postprocess_schema_enums", "novaforge.drf.schema.document_error_responses"],
 }
 
 NOVAFORGE = {

@@ -24,7 +24,7 @@ def as_sent(data):
     back, so choices are plain strings, tuples are lists and times are ISO 8601 text."""
     import orjson
 
-    from novaforge.api import JSONRenderer
+    from novaforge.drf.renderers import JSONRenderer
 
     return orjson.loads(JSONRenderer().render(data))
 

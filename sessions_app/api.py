@@ -7,7 +7,7 @@ from rest_framework.decorators import action
 from rest_framework.exceptions import ValidationError
 from rest_framework.response import Response
 
-from novaforge.api import page_of, page_response
+from novaforge.drf.pagination import page_of, page_response
 from novaforge.collector import collector_paused
 
 from . import blobs, extensions, services

@@ -7,7 +7,7 @@ from django.utils.translation import gettext_lazy
 from rest_framework.exceptions import ErrorDetail
 from rest_framework.renderers import JSONRenderer as DRFJSONRenderer
 
-from novaforge.api import JSONRenderer
+from novaforge.drf.renderers import JSONRenderer
 
 ODD_VALUES = {
     "text": "line\u2028separator, é, 👍, \"quoted\"",
