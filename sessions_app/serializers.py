@@ -630,6 +630,7 @@ class ListInputSerializer(StrictFieldsMixin, serializers.Serializer):
     started_before = StrictCharField(required=False, allow_blank=True)
     mode = StrictCharField(required=False, allow_blank=True)
     min_messages = serializers.IntegerField(required=False, min_value=0, max_value=MAX_SEQ)
+    ended = StrictBooleanField(required=False, help_text="true: only ended sessions; false: only open ones.")
     ordering = StrictCharField(required=False, allow_blank=True)
 
 

@@ -4,6 +4,7 @@ import pytest
 from django.utils import timezone
 
 from curation_app import services
+from sessions_app.services import end_session
 from tests.factories import add_messages, make_conversation, make_session
 
 
@@ -144,3 +145,12 @@ def test_load_refuses_bad_bounds(alice_api, alice_session, body, field):
 
 def test_load_of_an_unknown_session_is_a_404(alice_api):
     assert post(alice_api, "load", session_id="0123456789ab").status_code == 404
+
+
+def test_the_list_body_filters_by_ended_like_the_query_parameter(alice, alice_api):
+    open_session, ended_session = make_session(alice, title="open"), make_session(alice, title="ended")
+    end_session(session=ended_session)
+    for ended, title in ((True, "ended"), (False, "open")):
+        body = alice_api.post("/api/sessions/list", {"ended": ended}, format="json").json()
+        assert [session["title"] for session in body["results"]] == [title]
+    assert alice_api.post("/api/sessions/list", {"ended": "maybe"}, format="json").status_code == 400
