@@ -32,7 +32,7 @@ class Command(BaseCommand):
             raise CommandError(f"--user is required with --format {options['format']}: whose conversations are these?")
         try:
             total = sum(file.stat().st_size for file in archive_files(Path(options["path"])))
-            with tqdm(total=total, unit="B", unit_scale=True, disable=options["verbosity"] == 0) as bar:
+            with tqdm(total=total, unit="B", unit_scale=True, file=self.stderr, disable=options["verbosity"] == 0) as bar:
                 report = services.import_sessions(
                     path=options["path"], fmt=options["format"], owner=owner, strict=options["strict"], on_progress=bar.update
                 )
