@@ -20,7 +20,7 @@ from sessions_app.logging_system import LoggingSystem
 from sessions_app.models import ChatSession
 from sessions_app.services import NewMessage
 
-from . import corpus_lines, loaders
+from . import corpus_lines, import_lines, loaders
 from . import peer as peers
 from .corpus import Corpus
 from .http import Server, run_clients
@@ -404,6 +404,8 @@ def run_all(sizes: Sizes, data_dir: Path, progress) -> list[Line]:
             progress("list")
             lines.append(list_page(bench, ours_server, plain_server))
             lines.extend(corpus_lines.run(bench, ours_server, progress))
+        progress("import")
+        lines.append(import_lines.chatgpt_import(bench))
     finally:
         bench.close()
     return lines

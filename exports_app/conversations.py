@@ -23,6 +23,8 @@ SESSION_COLUMNS = (
     "started_at",
     "updated_at",
     "ended_at",
+    "current_seq",
+    "tools",
 )
 
 
@@ -42,6 +44,8 @@ class Conversation:
     started_at: datetime
     updated_at: datetime
     ended_at: datetime | None
+    current_seq: int
+    tools: list | None
     turns: list
 
 

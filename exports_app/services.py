@@ -9,13 +9,14 @@ import itertools
 import os
 from collections import Counter
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.db.models import Max
 from django.utils import timezone
 
 from curation_app.models import MessageFeedback
@@ -26,7 +27,14 @@ from .archive import ARCHIVE_TURN, archive_document, archive_path, parse_archive
 from .conversations import Conversation, iter_conversations, turn_type
 from .formats import FORMATS, get_format
 from .formats.base import Format, Skip, prompt_tokens
-from .importers import ImportFileError, IncomingConversation, parse_chatgpt, parse_claude, parse_jsonl
+from .importers import (
+    ImportFileError,
+    IncomingConversation,
+    SkippedConversation,
+    parse_chatgpt,
+    parse_claude,
+    parse_jsonl,
+)
 from .models import ImportedConversation
 from .redaction import redact
 
@@ -361,92 +369,195 @@ def archive_for_retention(sender, *, session: ChatSession, **kwargs) -> None:
 
 @dataclass
 class ImportReport:
-    sessions: int = 0
-    messages: int = 0
-    already_imported: int = 0
+    sessions: int = 0  # new sessions
+    messages: int = 0  # messages stored, in new sessions and grown ones
+    grown: int = 0  # conversations imported before that gained messages or moved their active branch
+    already_imported: int = 0  # conversations imported before, unchanged
     empty: int = 0  # conversations with no visible message, not imported
+    unknown_blocks: int = 0  # blocks of a type we do not know, kept as "unknown" parts
+    skipped: list[SkippedConversation] = field(default_factory=list)
 
     def summary(self) -> str:
-        return (
-            f"Imported {self.sessions} sessions ({self.messages} messages); "
-            f"{self.already_imported} imported before were left alone, {self.empty} empty were skipped."
+        text = (
+            f"Imported {self.sessions} sessions ({self.messages} messages); {self.grown} imported before had grown "
+            f"and were brought up to date, {self.already_imported} imported before were left alone, "
+            f"{self.empty} empty were skipped."
         )
+        if self.unknown_blocks:
+            text += f" {self.unknown_blocks} blocks of unknown types were kept as 'unknown' parts."
+        if self.skipped:
+            text += f" Skipped {len(self.skipped)} invalid: " + "; ".join(map(str, self.skipped)) + "."
+        return text
 
 
-def import_sessions(*, path: Path | str, fmt: str, owner=None) -> ImportReport:
-    """Store the conversations of the export at `path` for `owner`, all or nothing; known ones are skipped.
+def import_sessions(
+    *, path: Path | str, fmt: str, owner=None, strict: bool = False, on_progress: Callable[[int], None] | None = None
+) -> ImportReport:
+    """Store the conversations of the export at `path` for `owner`; each invalid one is skipped and named
+    in the report (with `strict`, one invalid conversation imports nothing).
 
-    1. Parse the whole file first: a malformed one raises ImportFileError naming where, before any write.
-    2. In one transaction, start a session per new conversation and append its messages through
-       sessions_app.services (with their own times and ids), as history: no short-term memory.
-    3. An archive restores its session exactly (id, times, feedback) under its recorded owner unless
-       `owner` is given. A conversation from another source is history: it ended, and was last active,
-       at its last message; it is remembered as ImportedConversation, so importing the same file again
-       adds nothing. consolidate_memory builds the episodes of ended sessions.
+    1. Read the file as a stream, one conversation at a time: a file that is not JSON raises
+       ImportFileError naming where, and the one transaction leaves nothing behind.
+    2. Store each conversation in a savepoint of its own: a new one starts a session; one imported
+       before (ImportedConversation) gains the messages it has not seen, by message id, and its active
+       branch moves to the export's. Messages go through sessions_app.services, as history.
+    3. An archive restores its session exactly (id, times, feedback, active branch) under its recorded
+       owner unless `owner` is given. A conversation from another source is history: it ended, and was
+       last active, at its last message. consolidate_memory builds the episodes of ended sessions.
     """
-    conversations = PARSERS[fmt](Path(path))
-    owners = {}
-    if owner is None:
-        usernames = {conversation.owner for conversation in conversations}
-        owners = {user.username: user for user in get_user_model().objects.filter(username__in=usernames)}
-        unknown = usernames - set(owners)
-        if unknown:
-            raise ImportFileError(f"No user {', '.join(sorted(map(str, unknown)))}; create them or pass --user.")
     report = ImportReport()
+    owners = _Owners(owner)
     with transaction.atomic():
-        for conversation in conversations:
-            if not conversation.messages and fmt != "archive":  # an archive restores empty sessions too
-                report.empty += 1
+        for conversation in PARSERS[fmt](Path(path), on_progress=on_progress):
+            if isinstance(conversation, SkippedConversation):
+                if strict:
+                    raise ImportFileError(f"{path}: {conversation} (--strict imports nothing when one is invalid)")
+                report.skipped.append(conversation)
                 continue
-            session_owner = owner or owners[conversation.owner]
-            if _already_imported(conversation, fmt=fmt, owner=session_owner):
-                report.already_imported += 1
-                continue
-            session = session_services.start_session(
-                owner=session_owner,
-                title=conversation.title,
-                system_prompt=conversation.system_prompt,
-                metadata=conversation.metadata,
-                started_at=conversation.started_at,
-                session_id=conversation.session_id,
-            )
-            # A restored archive that was still open is live again; anything else imported is the past.
-            live = fmt == "archive" and conversation.ended_at is None
-            stored = session_services.append_messages(session=session, messages=conversation.messages, live=live).messages
-            if fmt == "archive":
-                _restore_archived_fields(session, conversation, stored)
-            else:
-                _end_as_history(session, stored)
-                ImportedConversation.objects.create(
-                    owner=session_owner, session=session, source=fmt, external_id=conversation.external_id
-                )
-            report.sessions += 1
-            report.messages += len(stored)
+            try:
+                with transaction.atomic():
+                    _import_conversation(conversation, fmt=fmt, owner=owners.of(conversation), report=report)
+            except ValidationError as error:
+                # The write path refused it (a tool result answering no call on its branch, ...).
+                skipped = SkippedConversation(where="conversation", external_id=conversation.external_id, reason="; ".join(error.messages))
+                if strict:
+                    raise ImportFileError(f"{path}: {skipped} (--strict imports nothing when one is invalid)") from None
+                report.skipped.append(skipped)
     return report
 
 
-def _already_imported(conversation: IncomingConversation, *, fmt: str, owner) -> bool:
+class _Owners:
+    """The owner of each conversation: the one given, or an archive's recorded owner, looked up once."""
+
+    def __init__(self, owner):
+        self.owner, self.known = owner, {}
+
+    def of(self, conversation: IncomingConversation):
+        if self.owner is not None:
+            return self.owner
+        if conversation.owner not in self.known:
+            user = get_user_model().objects.filter(username=conversation.owner).first()
+            if user is None:
+                raise ImportFileError(f"No user {conversation.owner}; create them or pass --user.")
+            self.known[conversation.owner] = user
+        return self.known[conversation.owner]
+
+
+def _import_conversation(conversation: IncomingConversation, *, fmt: str, owner, report: ImportReport) -> None:
     if fmt == "archive":
-        return ChatSession.objects.filter(session_id=conversation.session_id).exists()
-    return ImportedConversation.objects.filter(owner=owner, source=fmt, external_id=conversation.external_id).exists()
+        if ChatSession.objects.filter(session_id=conversation.session_id).exists():
+            report.already_imported += 1
+        else:
+            _restore_archived(conversation, owner=owner, report=report)
+        return
+    report.unknown_blocks += conversation.unknown_blocks
+    record = (
+        ImportedConversation.objects.filter(owner=owner, source=fmt, external_id=conversation.external_id)
+        .select_related("session")
+        .first()
+    )
+    if record is not None and conversation.parents is None:
+        report.already_imported += 1  # a JSONL line is its own id: seen once, seen whole
+    elif record is not None:
+        _grow(record.session, conversation, report)
+    elif not conversation.messages:
+        report.empty += 1
+    else:
+        session = session_services.start_session(
+            owner=owner,
+            title=conversation.title,
+            system_prompt=conversation.system_prompt,
+            metadata=conversation.metadata,
+            tools=conversation.tools,
+            started_at=conversation.started_at,
+        )
+        ImportedConversation.objects.create(owner=owner, session=session, source=fmt, external_id=conversation.external_id)
+        report.messages += _append_tree(session, conversation, known={})[0]
+        report.sessions += 1
 
 
-def _end_as_history(session: ChatSession, stored) -> None:
+def _grow(session: ChatSession, conversation: IncomingConversation, report: ImportReport) -> None:
+    """Add what a conversation imported before has gained; an unchanged one is left alone."""
+    known = dict(session.messages.filter(message_id__isnull=False).values_list("message_id", "seq"))
+    added, moved = _append_tree(session, conversation, known=known)
+    if added or moved:
+        report.grown += 1
+        report.messages += added
+    else:
+        report.already_imported += 1
+
+
+def _append_tree(session: ChatSession, conversation: IncomingConversation, *, known: dict[str, int]) -> tuple[int, bool]:
+    """Append the messages of `conversation` not in `known` (message_id -> seq), each under its parent,
+    then make the export's active branch the session's; return how many were stored and whether the
+    active branch moved.
+
+    Seqs are given in append order, so each new message's seq, and so its parent's, is known before
+    the append: the whole conversation goes in one call.
+    """
+    seqs, next_seq, fresh = dict(known), session.message_count + 1, []
+    for message in conversation.messages:
+        if message.message_id is not None and message.message_id in seqs:
+            continue
+        if conversation.parents is not None:
+            parent = conversation.parents.get(message.message_id)
+            message = replace(message, parent_seq=seqs[parent] if parent is not None else None)
+        fresh.append(message)
+        seqs[message.message_id] = next_seq
+        next_seq += 1
+    if fresh:
+        # The session ended at its last message and append_messages takes no message after an end;
+        # the import ends it again at its new last message, in the same transaction.
+        ChatSession.objects.filter(pk=session.pk).update(ended_at=None)
+        session = session_services.append_messages(session=session, messages=fresh, live=False).session
+    leaf = seqs.get(conversation.current)
+    moved = bool(leaf) and leaf != session.current_seq
+    if moved:
+        session_services.update_session(session=session, current_seq=leaf)
+    if fresh or moved:
+        _end_as_history(session)
+    return len(fresh), moved
+
+
+def _restore_archived(conversation: IncomingConversation, *, owner, report: ImportReport) -> None:
+    session = session_services.start_session(
+        owner=owner,
+        title=conversation.title,
+        system_prompt=conversation.system_prompt,
+        metadata=conversation.metadata,
+        tools=conversation.tools,
+        started_at=conversation.started_at,
+        session_id=conversation.session_id,
+    )
+    # A restored archive that was still open is live again.
+    live = conversation.ended_at is None
+    stored = session_services.append_messages(session=session, messages=conversation.messages, live=live).messages
+    _restore_archived_fields(session, conversation, stored)
+    report.sessions += 1
+    report.messages += len(stored)
+
+
+def _end_as_history(session: ChatSession) -> None:
     """An imported conversation ended, and was last active, when its last message was written."""
-    last_at = max([session.started_at, *(message.created_at for message in stored)])
+    last_at = max(filter(None, [session.started_at, session.messages.aggregate(last=Max("created_at"))["last"]]))
     # A plain update, as for an archive: the session did not end now, so nothing that reacts to a
     # session ending now should run; consolidate_memory builds its episode.
     ChatSession.objects.filter(pk=session.pk).update(updated_at=last_at, ended_at=last_at)
 
 
 def _restore_archived_fields(session: ChatSession, conversation: IncomingConversation, stored) -> None:
-    """What the write path sets to 'now' or leaves out: last activity, end, mode, and the feedback."""
+    """What the write path sets to 'now' or leaves out: last activity, end, mode, active branch, feedback."""
     by_seq = {message.seq: message for message in stored}
     MessageFeedback.objects.bulk_create(
         MessageFeedback(message=by_seq[seq], **fields) for seq, fields in conversation.feedback.items()
     )
+    changes = {}
+    if conversation.current_seq is not None and conversation.current_seq != len(stored):
+        if conversation.current_seq not in by_seq:
+            raise ImportFileError(f"Session {conversation.session_id}: current_seq {conversation.current_seq} is not one of its messages")
+        changes = {"current_seq": conversation.current_seq, "is_branched": True}
     # A plain update, not end_session(): the session ended at its archived time, and nothing that
     # reacts to a session ending now should run for a restore.
     ChatSession.objects.filter(pk=session.pk).update(
-        updated_at=conversation.updated_at, ended_at=conversation.ended_at, mode=conversation.mode
+        updated_at=conversation.updated_at, ended_at=conversation.ended_at, mode=conversation.mode, **changes
     )

@@ -12,42 +12,43 @@ from sessions_app.models import ChatSession, Message
 FIXTURES = Path(__file__).parent / "fixtures"
 
 
-def run_import(path, fmt: str, user: str = "alice") -> str:
+def run_import(path, fmt: str, user: str = "alice", *options: str) -> str:
     out = io.StringIO()
-    call_command("import_sessions", str(path), "--format", fmt, "--user", user, stdout=out)
+    call_command("import_sessions", str(path), "--format", fmt, "--user", user, *options, verbosity=0, stdout=out)
     return out.getvalue().strip()
 
 
 def turns(session) -> list[tuple[str, str]]:
-    return list(session.messages.order_by("seq").values_list("role", "content"))
+    """The active branch's (role, content)."""
+    return list(session.messages.on_branch(session).order_by("seq").values_list("role", "content"))
 
 
 def test_chatgpt_import_follows_the_current_branch_and_keeps_visible_turns(alice):
     summary = run_import(FIXTURES / "chatgpt_conversations.json", "chatgpt")
 
-    assert summary.startswith("Imported 2 sessions (10 messages)") and "1 empty were skipped" in summary
+    assert summary.startswith("Imported 2 sessions (13 messages)") and "1 empty were skipped" in summary
     lists = ChatSession.objects.owned_by(alice).get(title="Reversing lists 🐍")
     assert turns(lists) == [
         ("user", "How do I reverse a list in Python?"),
         ("assistant", "Use `xs[::-1]` or `xs.reverse()`:\n\n```python\nxs = [1, 2, 3]\nxs.reverse()\n```"),
-        ("user", "[image]\nWhat does this screenshot say? — Grüße"),
-        ("assistant", "```\nprint(open('shot.txt').read())\n```"),
+        ("user", "What does this screenshot say? — Grüße"),
+        ("assistant", ""),  # a call to the python tool
         ("tool", "エラー: ファイルが見つかりません"),
         ("assistant", "It says \"file not found\" in Japanese (エラー)."),
     ]
-    times = list(lists.messages.order_by("seq").values_list("created_at", flat=True))
+    times = list(lists.messages.on_branch(lists).order_by("seq").values_list("created_at", flat=True))
     assert times[0] == datetime.fromtimestamp(1717000010.0, tz=UTC)
     assert times[1] == times[0]  # a null time takes the previous message's
     assert lists.started_at == datetime.fromtimestamp(1717000000.123456, tz=UTC)
-    assert lists.messages.get(seq=2).metadata == {"source": "chatgpt", "model": "gpt-4o"}
-    assert lists.messages.get(seq=5).metadata["tools"] == ["python"]
+    assert lists.messages.get(message_id="a-1b").metadata == {"source": "chatgpt", "model": "gpt-4o"}
+    assert lists.messages.get(message_id="tool-1").metadata["tools"] == ["python"]
 
     untitled = ChatSession.objects.owned_by(alice).get(metadata__conversation_id="77aa00bb-1111-2222-3333-444455556666")
     assert turns(untitled) == [
         ("user", "Is 1009 prime?"),
         ("assistant", "Yes, 1009 is prime."),
-        ("user", "And 1013?\n[audio]"),
-        ("assistant", "[some_future_type content]"),
+        ("user", "And 1013?"),  # with its audio as a part
+        ("assistant", ""),  # its content is a part of an unknown type
     ]
 
 
@@ -61,7 +62,7 @@ def test_claude_import_reads_text_blocks_attachments_and_null_times(alice):
     assert turns(session) == [
         ("user", "Suggest names for a café in Zürich"),
         ("assistant", "1. Kaffeeklatsch\n2. Bean There\n3. Grüezi Grounds"),
-        ("user", "Here is our menu\n\n[attachment: menu.pdf]\n\n[file: logo.png]"),
+        ("user", "Here is our menu"),  # the attachments are parts
         ("assistant", 'Nice menu! "Espresso" at 3.50 is fair.'),
     ]
     created = list(session.messages.order_by("seq").values_list("created_at", flat=True))
@@ -86,19 +87,19 @@ def test_a_truncated_file_names_where_it_broke_and_imports_nothing(alice, tmp_pa
     truncated = tmp_path / "conversations.json"
     truncated.write_text(text[: len(text) // 2])
 
-    with pytest.raises(CommandError, match=r"Nothing imported\. .*not valid JSON at line \d+, column \d+"):
+    with pytest.raises(CommandError, match=r"Nothing imported\. .*not valid JSON by line \d+"):
         run_import(truncated, "chatgpt")
     assert not ChatSession.objects.exists()
 
 
-def test_a_malformed_conversation_after_good_ones_imports_nothing(alice, tmp_path):
+def test_strict_a_malformed_conversation_after_good_ones_imports_nothing(alice, tmp_path):
     conversations = json.loads((FIXTURES / "chatgpt_conversations.json").read_text())
     conversations[1]["current_node"] = "nowhere"
     broken = tmp_path / "conversations.json"
     broken.write_text(json.dumps(conversations))
 
-    with pytest.raises(CommandError, match="conversation 1: current_node 'nowhere' is not in its mapping"):
-        run_import(broken, "chatgpt")
+    with pytest.raises(CommandError, match="conversation 1 .*: current_node 'nowhere' is not in its mapping"):
+        run_import(broken, "chatgpt", "alice", "--strict")
     assert not ChatSession.objects.exists()
 
 
@@ -119,16 +120,16 @@ def test_jsonl_import_reads_our_own_export_and_skips_what_it_has(alice, tmp_path
     assert terse.title == "2+2?" and turns(terse) == [("user", "2+2?"), ("assistant", "4")]
 
 
-def test_a_bad_jsonl_line_is_named_and_nothing_is_imported(alice, tmp_path):
+def test_strict_a_bad_jsonl_line_is_named_and_nothing_is_imported(alice, tmp_path):
     path = tmp_path / "train.jsonl"
     path.write_text('{"messages": [{"role": "user", "content": "ok"}]}\n{"messages": [{"role": "wizard", "content": "x"}]}\n')
     truncated = tmp_path / "cut.jsonl"
     truncated.write_text('{"messages": [{"role": "user", "content": "ok"}]}\n{"messages": [{"role": "us')
 
-    with pytest.raises(CommandError, match="line 2, message 0: role must be one of"):
-        run_import(path, "jsonl")
+    with pytest.raises(CommandError, match="line 2: message 0: role must be one of"):
+        run_import(path, "jsonl", "alice", "--strict")
     with pytest.raises(CommandError, match="line 2: not valid JSON at column"):
-        run_import(truncated, "jsonl")
+        run_import(truncated, "jsonl", "alice", "--strict")
     assert not ChatSession.objects.exists()
 
 
