@@ -20,8 +20,8 @@ SNIPPET_LEAD_CHARS = 80
 
 @register.filter
 def context_pairs(context) -> list[dict]:
-    """A task's context object as [{key, value, session_id}]: strings as they are, anything else as JSON;
-    `session_id` is set when the value is a session id, so the page can link it."""
+    """A task's context object as [{key, value, session_id}] by key (PostgreSQL's jsonb keeps no order):
+    strings as they are, anything else as JSON; `session_id` is set when the value is a session id."""
     if not isinstance(context, dict):
         return []
     return [
@@ -30,7 +30,7 @@ def context_pairs(context) -> list[dict]:
             "value": value if isinstance(value, str) else json.dumps(value, ensure_ascii=False),
             "session_id": value if is_session_id(value) else None,
         }
-        for key, value in context.items()
+        for key, value in sorted(context.items())
     ]
 
 

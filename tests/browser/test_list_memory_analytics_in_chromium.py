@@ -100,7 +100,7 @@ def test_the_memory_page_renders_links_edits_and_deletes(page, alice, remembered
     fact = page.locator(".memory-item", has_text="Prefers")
     assert fact.locator("strong").inner_text() == "dark"  # Markdown rendered
     task = page.locator(".memory-item", has_text="Draft the")
-    assert task.locator("dt").all_inner_texts() == ["session", "due"]
+    assert task.locator("dt").all_inner_texts() == ["due", "session"]
     task.get_by_role("link", name=remembered[1].session_id).first.click()
     page.wait_for_url(f"**/sessions/{remembered[1].session_id}/")
     page.goto("/memory/")
