@@ -25,6 +25,9 @@ TOPIC_SAMPLE_MESSAGES = 1000
 TOPIC_CHARS = 1000
 TOP_TOOLS = 20
 TOP_TOPICS = 15
+# The analytics page shows only terms found in at least this many sessions: a word of one session is
+# that session's subject, not a topic of the user's.
+PAGE_MIN_TOPIC_SESSIONS = 2
 
 
 @dataclass(frozen=True)
@@ -61,9 +64,10 @@ def next_period(start: date, granularity: str) -> date:
     return start + timedelta(days=1)
 
 
-def summarize(*, user, window: Window) -> dict:
+def summarize(*, user, window: Window, min_topic_sessions: int = 1) -> dict:
     """Sessions, messages and tokens (totals and per period, by role and mode), tool usage,
-    assistant performance and topics of `user`'s data in `window`."""
+    assistant performance and topics (terms of at least `min_topic_sessions` sessions) of `user`'s data
+    in `window`."""
     sessions = ChatSession.objects.owned_by(user).started_between(window.since, window.until)
     periods = window.periods()
     day_rows = rollups.window_rows(user.pk, window.since, window.until)
@@ -74,7 +78,7 @@ def summarize(*, user, window: Window) -> dict:
         **_volume(sessions, day_rows.activity, window.granularity, periods),
         "tools": _tool_counts(day_rows.tools),
         "performance": _performance(day_rows, window.granularity, periods),
-        "topics": _topics(user, window, day_rows.activity),
+        "topics": _topics(user, window, day_rows.activity, min_sessions=min_topic_sessions),
     }
 
 
@@ -200,12 +204,35 @@ STOP_WORDS = frozenset(
 )
 
 
-def _topics(user, window: Window, activity: list[dict]) -> list[dict]:
+# What people paste rather than write: code (fenced, to the end of the text when the cut left it open,
+# and inline), URLs and other dotted names (example.com, os.path), e-mail addresses, HTML tags and
+# entities, and a Markdown link's target (its text stays).
+_NOT_WRITTEN = re.compile(
+    r"""^[ ]{0,3}(?P<fence>`{3,}|~{3,}).*?(?:^[ ]{0,3}(?P=fence)[ \t]*$|\Z)
+    | (?P<ticks>`+).+?(?P=ticks)
+    | \]\([^)\s]*(?:\s+"[^"]*")?\)
+    | \b(?:[a-z][a-z0-9+.-]*://|www\.|mailto:)\S*
+    | [\w.+-]+@[\w-]+(?:\.[\w-]+)+
+    | [\w-]+(?:\.[\w-]+)+
+    | </?[a-z][^>]*>
+    | &\#?\w+;""",
+    re.IGNORECASE | re.MULTILINE | re.DOTALL | re.VERBOSE,
+)
+
+
+def written_words(text: str) -> list[str]:
+    """The lowercase words of `text` a person wrote: no code, URLs, Markdown or HTML, no stop words."""
+    prose = _NOT_WRITTEN.sub(" ", text)
+    return [word for word in WORD.findall(prose.lower()) if word not in STOP_WORDS]
+
+
+def _topics(user, window: Window, activity: list[dict], *, min_sessions: int = 1) -> list[dict]:
     """The window's top terms in user messages, scored TF-IDF-like with each session as a document.
 
     1. Read the newest TOPIC_SAMPLE_MESSAGES user messages, each cut to TOPIC_CHARS (bounded work).
-    2. Per session, count words of 3+ characters that are not stop words.
-    3. Score a term: sum over sessions of (1 + log tf) * idf, idf = log((1 + N) / (1 + df)) + 1.
+    2. Per session, count the written words (written_words) of 3+ characters.
+    3. Score a term found in `min_sessions` sessions or more: sum over sessions of (1 + log tf) * idf,
+       idf = log((1 + N) / (1 + df)) + 1.
     """
     sample = (
         # Walks the created_at index back from `until` and stops at the sample's size (3 s at 1M messages
@@ -221,12 +248,14 @@ def _topics(user, window: Window, activity: list[dict]) -> list[dict]:
     )
     per_session: dict[int, Counter] = defaultdict(Counter)
     for session_pk, text in sample:
-        per_session[session_pk].update(word for word in WORD.findall(text.lower()) if word not in STOP_WORDS)
+        per_session[session_pk].update(written_words(text))
     documents = len(per_session)
     document_frequency = Counter(term for counts in per_session.values() for term in counts)
     scores: Counter = Counter()
     for counts in per_session.values():
         for term, count in counts.items():
+            if document_frequency[term] < min_sessions:
+                continue
             idf = math.log((1 + documents) / (1 + document_frequency[term])) + 1
             scores[term] += (1 + math.log(count)) * idf
     return [

@@ -6,16 +6,25 @@ from django.views.decorators.http import require_GET
 
 from . import charts
 from .forms import AnalyticsWindowForm
-from .summary import summarize
+from .summary import PAGE_MIN_TOPIC_SESSIONS, summarize
 
 
 @login_required
 @require_GET
 def analytics_page(request):
     form = AnalyticsWindowForm(request.GET)
-    summary = summarize(user=request.user, window=form.cleaned_data["window"]) if form.is_valid() else None
+    summary = None
+    if form.is_valid():
+        summary = summarize(
+            user=request.user, window=form.cleaned_data["window"], min_topic_sessions=PAGE_MIN_TOPIC_SESSIONS
+        )
     return render(
         request,
         "analytics/summary.html",
-        {"form": form, "summary": summary, "charts": charts.summary_charts(summary) if summary else None},
+        {
+            "form": form,
+            "summary": summary,
+            "charts": charts.summary_charts(summary) if summary else None,
+            "min_topic_sessions": PAGE_MIN_TOPIC_SESSIONS,
+        },
     )

@@ -6,4 +6,6 @@ app_name = "memory"
 
 urlpatterns = [
     path("", views.index, name="index"),
+    path("items/<int:item_id>/edit", views.edit_item, name="edit-item"),
+    path("items/<int:item_id>/delete", views.delete_item, name="delete-item"),
 ]

@@ -10,6 +10,7 @@ from curation_app.api import MessageFeedbackView, RetentionPolicyView, ShareLink
 from curation_app.share_views import shared_session
 from exports_app.api import SessionExportView
 from memory_app.api import MemoryConsolidateView, MemoryContextView, MemoryItemViewSet, MemorySearchView
+from memory_app.views import index as memory_page
 from sessions_app.api import ChatSessionViewSet
 from sessions_app.ids import SESSION_ID_REGEX
 
@@ -35,7 +36,8 @@ urlpatterns = [
     re_path(r"^api/memory/search/?$", MemorySearchView.as_view(), name="memory-search"),
     re_path(r"^api/memory/context/?$", MemoryContextView.as_view(), name="memory-context"),
     re_path(r"^api/memory/consolidate/?$", MemoryConsolidateView.as_view(), name="memory-consolidate"),
-    re_path(r"^memory/?", include("memory_app.urls")),
+    path("memory/", include("memory_app.urls")),
+    path("memory", memory_page),  # the page without its slash too; an include would reverse to /memoryitems/
     re_path(
         rf"^api/sessions/(?P<session_id>{SESSION_ID_REGEX})/messages/(?P<seq>[0-9]{{1,9}})/feedback/?$",
         MessageFeedbackView.as_view(),

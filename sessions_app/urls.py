@@ -9,6 +9,7 @@ urlpatterns = [
     path("sessions/", views.session_list, name="list"),
     path("sessions", views.session_list),
     path("sessions.html", views.session_list),  # the seed's page
+    path("sessions/bulk", views.bulk_action, name="bulk"),
     path("sessions/<session_id:session_id>/", views.session_detail, name="detail"),
     path("sessions/<session_id:session_id>", views.session_detail),
     path("sessions/<session_id:session_id>/new-messages", views.new_messages, name="new-messages"),

@@ -186,3 +186,29 @@ def test_bad_parameters_answer_400_naming_the_field(alice_api, params, field):
 
 def test_anonymous_callers_are_refused(anonymous_api):
     assert anonymous_api.get("/api/analytics/summary").status_code in (401, 403)
+
+
+def test_topics_leave_out_urls_code_markdown_and_html(alice_api, alice):
+    pasted = """Deploying **Django** behind nginx, see https://example.com/docs?page=1 and www.example.org
+```python
+import numpy as np
+print(np.zeros(3))
+```
+Run `manage.py collectstatic --noinput` as in [the guide](https://docs.djangoproject.com/en/5.2/howto/)
+<div class="note">nginx</div> &amp; mail ops@example.net"""
+    for day in (2, 3):
+        append(make_session(alice, started_at=at(day)), NewMessage(role="user", content=pasted, created_at=at(day)))
+    terms = {topic["term"] for topic in summary(alice_api, since="2026-03-01", until="2026-03-31")["topics"]}
+    assert {"deploying", "django", "nginx", "run", "guide", "mail"} <= terms
+    assert terms.isdisjoint({"https", "com", "example", "docs", "www", "org", "import", "numpy", "zeros", "print",
+                             "python", "manage", "collectstatic", "noinput", "div", "class", "note", "amp", "ops"})
+
+
+def test_the_analytics_page_shows_topics_of_two_sessions_or_more(client, alice):
+    for day, words in ((2, "kubernetes ingress"), (3, "kubernetes helm"), (4, "terraform")):
+        append(make_session(alice, started_at=at(day)), NewMessage(role="user", content=words, created_at=at(day)))
+    client.force_login(alice)
+    page = client.get("/analytics/", {"since": "2026-03-01", "until": "2026-03-31"}).content.decode()
+    topics = page[page.index('id="chart-topics"'):page.index('id="chart-latency"')]
+    assert "kubernetes" in topics
+    assert "ingress" not in topics and "helm" not in topics and "terraform" not in topics

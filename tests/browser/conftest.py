@@ -6,6 +6,7 @@ it these tests skip with that reason; .ci/run installs it first, so CI always ru
 
 import os
 import shutil
+from importlib.resources import files
 from pathlib import Path
 
 import pytest
@@ -34,14 +35,60 @@ def browser():
         chromium.close()
 
 
+# Impacts that fail a page: axe's "minor" and "moderate" findings are reported by axe but not gated on.
+AXE_FAILING_IMPACTS = ("serious", "critical")
+PHONE = {"width": 390, "height": 844}
+DESKTOP = {"width": 1280, "height": 800}
+
+
 @pytest.fixture
 def page(browser, live_server, transactional_db, settings):
+    """A tab on the live server that refuses (and reports) every request to anywhere else."""
     settings.SESSION_COOKIE_SECURE = settings.CSRF_COOKIE_SECURE = False  # the live server is plain HTTP
     context = browser.new_context(base_url=live_server.url, accept_downloads=True)
     context.set_default_timeout(10_000)
+    left_the_server = []
+
+    def only_our_server(route):
+        if route.request.url.startswith(live_server.url + "/"):
+            route.continue_()
+        else:
+            left_the_server.append(route.request.url)
+            route.abort()
+
+    context.route("**/*", only_our_server)
     tab = context.new_page()
     yield tab
     context.close()
+    assert left_the_server == [], "pages must load nothing from outside the server"
+
+
+def axe_script() -> Path:
+    """axe-core as shipped in the axe-playwright-python package (requirements-dev.txt): served from disk."""
+    try:
+        return Path(str(files("axe_playwright_python") / "axe.min.js"))
+    except ModuleNotFoundError:
+        pytest.fail("axe-playwright-python is in requirements-dev.txt: `pip install -r requirements-dev.txt`")
+
+
+def run_axe(page) -> list[dict]:
+    """axe-core's serious and critical violations on the page as it is now, as {id, impact, help, targets}."""
+    if not page.evaluate("typeof window.axe === 'object'"):
+        page.add_script_tag(path=axe_script())
+    results = page.evaluate("async () => await axe.run(document, {resultTypes: ['violations']})")
+    return [
+        {"id": violation["id"], "impact": violation["impact"], "help": violation["help"],
+         "targets": [node["target"] for node in violation["nodes"]][:5]}
+        for violation in results["violations"]
+        if violation["impact"] in AXE_FAILING_IMPACTS
+    ]
+
+
+def check_page(page, name: str) -> None:
+    """Keep a screenshot of the page and fail on axe's serious or critical findings."""
+    screenshot(page, name)
+    violations = run_axe(page)
+    assert violations == [], f"{name}: {violations}"
 
 
 def log_in(page, username: str):

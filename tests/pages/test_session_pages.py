@@ -160,9 +160,10 @@ def test_a_too_long_title_is_refused_with_a_message(alice_browser, alice_session
     assert alice_session.title == "Alice's first chat"
 
 
-def test_the_analytics_page_draws_its_charts_as_inline_svg(alice_browser, alice_session):
+def test_the_analytics_page_draws_its_charts_as_inline_svg(alice_browser, alice, alice_session):
     add_messages(alice_session, ("user", "kubernetes deploy question"),
                  ("assistant", "Answer"), metadata={"latency_ms": 1200, "tools": ["web_search"]})
+    make_conversation(alice, turns=[("user", "kubernetes again")])  # the page's topics span 2+ sessions
     page = alice_browser.get("/analytics/", {"granularity": "day"}).content.decode()
     for chart in ("chart-messages", "chart-tools", "chart-topics", "chart-latency"):
         figure = page[page.index(f'id="{chart}"'):]
