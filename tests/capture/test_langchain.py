@@ -3,6 +3,7 @@ does (empty, add, order, clear, async), and keeps tool calls, tool results and r
 fields."""
 
 import asyncio
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 from django.core.exceptions import ValidationError
@@ -47,7 +48,9 @@ def test_the_async_methods_behave_as_the_sync_ones(alice):
         seen.append(await history.aget_messages())
         return seen
 
-    assert asyncio.run(scenario()) == [[], THREE, THREE + THREE, []]
+    # A loop of its own on a thread of its own, as an async application would call it.
+    with ThreadPoolExecutor(max_workers=1) as thread:
+        assert thread.submit(asyncio.run, scenario()).result() == [[], THREE, THREE + THREE, []]
 
 
 def test_a_second_history_on_the_same_session_reads_what_the_first_wrote(history, alice):
