@@ -13,6 +13,8 @@ from pathlib import Path
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 GUNICORN = ["--workers", "1", "--threads", "8", "--log-level", "warning"]
+# `make run`'s server: the capture proxy's streams need the event loop of uvicorn's worker.
+GUNICORN_ASGI = ["--workers", "1", "--worker-class", "uvicorn_worker.UvicornWorker", "--log-level", "warning"]
 
 
 def _free_port() -> int:
@@ -24,14 +26,15 @@ def _free_port() -> int:
 class Server:
     """`app` (a WSGI path such as novaforge.wsgi) under gunicorn, for the life of a `with` block."""
 
-    def __init__(self, app: str, env: dict | None = None):
+    def __init__(self, app: str, env: dict | None = None, options: list[str] = GUNICORN):
         self.app = app
         self.env = {**os.environ, **(env or {})}
         self.port = _free_port()
+        self.options = options
 
     def __enter__(self):
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "gunicorn", self.app, "--bind", f"127.0.0.1:{self.port}", *GUNICORN],
+            [sys.executable, "-m", "gunicorn", self.app, "--bind", f"127.0.0.1:{self.port}", *self.options],
             cwd=BASE_DIR, env=self.env,
         )
         deadline = time.monotonic() + 60

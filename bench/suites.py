@@ -20,7 +20,7 @@ from sessions_app.logging_system import LoggingSystem
 from sessions_app.models import ChatSession
 from sessions_app.services import NewMessage
 
-from . import corpus_lines, import_lines, loaders
+from . import capture_lines, corpus_lines, import_lines, loaders
 from . import peer as peers
 from .corpus import Corpus
 from .http import Server, run_clients
@@ -41,14 +41,16 @@ class Sizes:
     repeats: int = 7  # loads and list pages timed per round
     corpus: int = 1_000_000  # messages for export, search and analytics
     memory_items: int = 200_000  # long-term memory items for memory search
+    capture_requests: int = 300  # streamed completions a round, each way, for time to first token
+    capture_streams: int = 4  # long streams each concurrent client reads a round
 
 
 # A few of everything: proves every line runs (the smoke test in `make test`); its figures mean little.
 SMOKE = Sizes(single=10, batch=1000, http_batch=200, http_single=20, load=200, list_sessions=200, rounds=1,
-              repeats=2, corpus=2000, memory_items=500)
+              repeats=2, corpus=2000, memory_items=500, capture_requests=10, capture_streams=1)
 FULL = Sizes(single=500, batch=20_000, http_batch=20_000, http_single=1000, load=10_000, list_sessions=100_000)
 QUICK = Sizes(single=60, batch=2000, http_batch=1000, http_single=100, load=1000, list_sessions=2000,
-              repeats=3, corpus=20_000, memory_items=5000)
+              repeats=3, corpus=20_000, memory_items=5000, capture_requests=60, capture_streams=1)
 
 
 def _median_ratio(pairs) -> float:
@@ -406,6 +408,8 @@ def run_all(sizes: Sizes, data_dir: Path, progress) -> list[Line]:
             lines.extend(corpus_lines.run(bench, ours_server, progress))
         progress("import")
         lines.append(import_lines.chatgpt_import(bench))
+        lines.extend(capture_lines.run(bench.token, ttft_requests=sizes.capture_requests,
+                                       streams_each=sizes.capture_streams, rounds=sizes.rounds, progress=progress))
     finally:
         bench.close()
     return lines

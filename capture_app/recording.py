@@ -6,21 +6,24 @@ Sync code (the ORM): the async view runs it on its own threads (see views.run_in
 import hashlib
 import json
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
+from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 
-from sessions_app import services
-from sessions_app.models import ChatSession, new_session_id
+from sessions_app import serializers, services
+from sessions_app.models import ChatSession, Message, new_session_id
 from sessions_app.services import NewMessage
 
-from .assembly import Reply
+from .assembly import REASONING_FIELDS, Reply
 from .models import CapturedPrefix
 
 TITLE_MAX_CHARS = 200  # ChatSession.title's length
 ERROR_BODY_MAX_CHARS = 2000
 ERRORS_KEPT = 20  # the newest upstream errors listed in a session's metadata
+TOOL_CALL_ID_MAX_CHARS = Message._meta.get_field("tool_call_id").max_length
+NAME_MAX_CHARS = Message._meta.get_field("name").max_length
 # OpenAI roles NovaForge stores under another name; the original is kept in the message's metadata.
 STORED_ROLE = {"developer": "system", "function": "tool"}
 ROLES = {"system", "user", "assistant", "tool", *STORED_ROLE}
@@ -43,11 +46,8 @@ def text_of(content) -> str:
     """The text of an OpenAI message content: a string, or the text parts of a list of parts."""
     if isinstance(content, str):
         return content
-    if isinstance(content, list):
-        return "".join(
-            part.get("text", "") for part in content if isinstance(part, dict) and part.get("type") == "text"
-        )
-    return ""
+    parts = _parts_of(content)
+    return serializers.text_of(parts) if parts else ""
 
 
 def _canonical(message: dict) -> bytes:
@@ -78,23 +78,76 @@ def chain_hashes(messages: Sequence[dict], *, after: str = "") -> list[str]:
     return hashes
 
 
+def _parts_of(content) -> list | None:
+    """`content` as content parts to store as given, when it is a list of them (each an object with a
+    string type; a text part with a string text)."""
+    if not isinstance(content, list):
+        return None
+    for part in content:
+        if not isinstance(part, dict) or not isinstance(part.get("type"), str):
+            return None
+        if part["type"] == "text" and not isinstance(part.get("text"), str):
+            return None
+    return content
+
+
+def _tool_calls_of(message: dict) -> list | None:
+    """An assistant message's tool calls, when each has the shape the sessions store (id, function name
+    and arguments as strings)."""
+    calls = message.get("tool_calls")
+    if message.get("role") != "assistant" or not isinstance(calls, list) or not calls:
+        return None
+    for call in calls:
+        function = call.get("function") if isinstance(call, dict) else None
+        if not (
+            isinstance(function, dict)
+            and isinstance(call.get("id"), str)
+            and isinstance(function.get("name"), str)
+            and isinstance(function.get("arguments"), str)
+        ):
+            return None
+    return calls
+
+
+def _short_string(value, limit: int) -> str:
+    return value if isinstance(value, str) and len(value) <= limit else ""
+
+
 def to_new_message(message: dict, *, metadata: dict | None = None) -> NewMessage:
-    """An OpenAI message dict as a NewMessage: the text in content; what has no field yet (tool calls,
-    tool_call_id, name, reasoning, non-text parts, an OpenAI-only role) in its metadata."""
+    """An OpenAI message dict as a NewMessage: content parts, tool calls, tool_call_id, name and reasoning
+    in their fields; an OpenAI role stored under another name keeps its own in the metadata, and what a
+    field cannot hold as sent (a malformed call, an overlong name) is kept there too."""
     role = message["role"]
     extra = dict(metadata or {})
-    for name in ("tool_calls", "tool_call_id", "name"):
-        if message.get(name):
-            extra[name] = message[name]
-    reasoning = message.get("reasoning") or message.get("reasoning_content")
-    if reasoning:
-        extra["reasoning"] = reasoning
-    content = message.get("content")
-    if isinstance(content, list) and any(isinstance(part, dict) and part.get("type") != "text" for part in content):
-        extra["parts"] = content
     if role in STORED_ROLE:
         extra["role"] = role
-    return NewMessage(role=STORED_ROLE.get(role, role), content=text_of(content), metadata=extra)
+    content = message.get("content")
+    parts = _parts_of(content)
+    if isinstance(content, list) and parts is None:
+        extra["content"] = content
+    tool_calls = _tool_calls_of(message)
+    if message.get("tool_calls") and tool_calls is None:
+        extra["tool_calls"] = message["tool_calls"]
+    if message.get("function_call"):  # the call of OpenAI's older functions API, answered by a "function"
+        extra["function_call"] = message["function_call"]
+    stored_role = STORED_ROLE.get(role, role)
+    tool_call_id = _short_string(message.get("tool_call_id"), TOOL_CALL_ID_MAX_CHARS) if stored_role == "tool" else ""
+    if message.get("tool_call_id") and not tool_call_id:
+        extra["tool_call_id"] = message["tool_call_id"]
+    name = _short_string(message.get("name"), NAME_MAX_CHARS)
+    if message.get("name") and not name:
+        extra["name"] = message["name"]
+    reasoning = next((message[field] for field in REASONING_FIELDS if isinstance(message.get(field), str)), None)
+    return NewMessage(
+        role=stored_role,
+        content=text_of(content),
+        parts=parts,
+        tool_calls=tool_calls,
+        tool_call_id=tool_call_id,
+        name=name,
+        reasoning=reasoning or None,
+        metadata=extra,
+    )
 
 
 def title_of(messages: Sequence[dict]) -> str:
@@ -156,9 +209,10 @@ class Exchange:
 def record_exchange(exchange: Exchange) -> ChatSession:
     """Store the request's messages the session lacks, then the reply (or note the error), and index them.
 
-    1. Open the target session (creating it when new).
+    1. Open the target session (creating it when new) and keep the request's tools on it.
     2. Find how much of the request's conversation it holds already (the longest recorded prefix).
-    3. Append the rest and the reply after its last message, or as a branch when the match is earlier.
+    3. Append the rest and the reply: after the active branch's leaf when the match is that leaf, else
+       after the matched message (an edit or a regeneration: a branch, which becomes the active one).
     4. Index the stored messages' prefixes, so the next request of this conversation finds them.
     """
     messages = exchange.request["messages"]
@@ -172,18 +226,33 @@ def record_exchange(exchange: Exchange) -> ChatSession:
         if reply_message is not None:
             fresh.append(reply_message)
             fresh_hashes += chain_hashes([exchange.reply.as_message()], after=hashes[-1] if hashes else "")
-        if matched.seq is None or matched.seq == session.message_count:
-            stored = services.append_messages(session=session, messages=fresh).messages
-        else:
-            stored = _append_branch(session=session, from_seq=matched.seq, messages=fresh)
+        if fresh and matched.seq is not None and matched.seq != session.current_seq:
+            fresh[0] = replace(fresh[0], parent_seq=matched.seq)
+        stored = _append(session, fresh) if fresh else []
         CapturedPrefix.objects.bulk_create(
             [CapturedPrefix(owner=exchange.owner, session=session, chain_hash=chain_hash, seq=row.seq)
              for chain_hash, row in zip(fresh_hashes, stored)],
             ignore_conflicts=True,  # a prefix already recorded (in another session) keeps its first home
         )  # fmt: skip
         if exchange.error is not None:
-            _note_error(session, exchange.error)
+            _note_error(session, exchange.error, after_seq=stored[-1].seq if stored else matched.seq or 0)
     return session
+
+
+def _append(session: ChatSession, messages: list[NewMessage]) -> list[Message]:
+    """Append `messages`; a tool result answering no call the session holds on its branch (a client that
+    trimmed its history, a session named by header) is still recorded, its tool_call_id in metadata."""
+    try:
+        with transaction.atomic():
+            return services.append_messages(session=session, messages=messages).messages
+    except ValidationError as error:
+        if "tool_call_id" not in getattr(error, "error_dict", {}):
+            raise
+    unlinked = [
+        replace(m, tool_call_id="", metadata={**m.metadata, "tool_call_id": m.tool_call_id}) if m.tool_call_id else m
+        for m in messages
+    ]
+    return services.append_messages(session=session, messages=unlinked).messages
 
 
 @dataclass(frozen=True)
@@ -206,14 +275,24 @@ def _longest_recorded_prefix(session: ChatSession, hashes: list[str]) -> _Match:
 
 def _open_session(exchange: Exchange) -> ChatSession:
     target, request = exchange.target, exchange.request
-    if not target.is_new:
-        return ChatSession.objects.select_for_update().get(session_id=target.session_id, owner=exchange.owner)
-    metadata = {"source": "capture"}
-    if request.get("tools"):
-        metadata["tools"] = request["tools"]
-    return services.start_session(
-        owner=exchange.owner, title=title_of(request["messages"]), metadata=metadata, session_id=target.session_id
-    )
+    tools = _tools_of(request)
+    if target.is_new:
+        return services.start_session(
+            owner=exchange.owner, title=title_of(request["messages"]), metadata={"source": "capture"}, tools=tools,
+            session_id=target.session_id,
+        )  # fmt: skip
+    session = ChatSession.objects.select_for_update().get(session_id=target.session_id, owner=exchange.owner)
+    if tools is not None and tools != session.tools:
+        session = services.update_session(session=session, tools=tools)
+    return session
+
+
+def _tools_of(request: dict) -> list | None:
+    """The request's tools list, when it is one (of objects); what the upstream refused is not kept."""
+    tools = request.get("tools")
+    if isinstance(tools, list) and tools and all(isinstance(tool, dict) for tool in tools):
+        return tools
+    return None
 
 
 def _reply_message(exchange: Exchange) -> NewMessage | None:
@@ -237,25 +316,14 @@ def _reply_message(exchange: Exchange) -> NewMessage | None:
     return to_new_message(reply.as_message(), metadata=metadata)
 
 
-def _append_branch(*, session: ChatSession, from_seq: int, messages: list[NewMessage]) -> list:
-    """Store `messages` as a branch that leaves the conversation after message `from_seq` (an edit or a
-    regeneration). Until sessions hold branches, they go after the session's last message, each marked
-    with the seq it follows from in its metadata."""
-    marked = [
-        NewMessage(role=m.role, content=m.content, metadata={**m.metadata, "branch_from_seq": from_seq})
-        for m in messages
-    ]
-    return services.append_messages(session=session, messages=marked).messages
-
-
-def _note_error(session: ChatSession, error: dict) -> None:
+def _note_error(session: ChatSession, error: dict, *, after_seq: int) -> None:
     """An upstream error is listed in the session's metadata under capture_errors (never a message, so
-    it is never exported as an example), with the seq of the last message before it."""
-    session.refresh_from_db(fields=["metadata", "message_count"])
+    it is never exported as an example), with the seq of the request's last message."""
+    session.refresh_from_db()  # update_session saves the branch flags too: they must be the appended ones
     noted = {
         "status": error["status"],
         "body": error["body"][:ERROR_BODY_MAX_CHARS],
-        "after_seq": session.message_count,
+        "after_seq": after_seq,
         "at": timezone.now().isoformat(),
     }
     errors = [*session.metadata.get("capture_errors", []), noted][-ERRORS_KEPT:]

@@ -19,6 +19,10 @@ LINES = [
     "message search over",
     "memory search over",
     "analytics summary over",
+    "time to first token added by the proxy, p50",
+    "time to first token added by the proxy, p99",
+    "streamed throughput, 16 concurrent streams",
+    "streamed throughput, 64 concurrent streams",
 ]
 
 

@@ -5,6 +5,7 @@
 - "reasoning": reasoning_content deltas before the content
 - "slow": a pause of PAUSE_SECONDS after the first chunk (which already carries text)
 - "hang": no answer for HANG_SECONDS
+- "long": a stream of LONG_CHUNKS text chunks (the benchmark's streams)
 - "rate-limited": 429; "broken": 500
 A usage chunk ends a stream when stream_options.include_usage is set. Every request is kept in `requests`.
 """
@@ -15,6 +16,7 @@ import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 PAUSE_SECONDS = 1.0
+LONG_CHUNKS = 200
 HANG_SECONDS = 5.0
 USAGE = {"prompt_tokens": 11, "completion_tokens": 7, "total_tokens": 18}
 RATE_LIMITED_BODY = {
@@ -63,6 +65,10 @@ def stream_chunks(request: dict) -> list[dict]:
         ]
         chunks += [_chunk(request, {"tool_calls": [fragment]}) for fragment in fragments]
         chunks.append(_chunk(request, {}, finish_reason="tool_calls"))
+        return chunks
+    if model == "long":
+        chunks += [_chunk(request, {"content": f"word{number} "}) for number in range(LONG_CHUNKS)]
+        chunks.append(_chunk(request, {}, finish_reason="length"))
         return chunks
     text = reply_text(request)
     start = 4 if model == "slow" else 0
@@ -177,3 +183,11 @@ class FakeUpstream:
     def stop(self):
         self.server.shutdown()
         self.server.server_close()
+
+
+if __name__ == "__main__":
+    # `python -m tests.capture.fake_upstream`: serve until killed, in a process of its own (the benchmark's
+    # upstream), the URL on the first line of stdout.
+    upstream = FakeUpstream()
+    print(upstream.url, flush=True)
+    upstream.server.serve_forever()

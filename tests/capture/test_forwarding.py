@@ -64,18 +64,41 @@ def test_two_parallel_tool_calls_in_a_stream_are_assembled_from_their_fragments(
 
     reply = stored(session_id, 2)[1]
     assert reply["content"] == "Let me check."
-    assert reply["metadata"]["tool_calls"] == TOOL_CALLS
+    assert reply["tool_calls"] == TOOL_CALLS
+    assert "tool_calls" not in reply["metadata"]
     assert reply["metadata"]["finish_reason"] == "tool_calls"
-    assert ChatSession.objects.get(session_id=session_id).metadata["tools"] == tools
+    assert ChatSession.objects.get(session_id=session_id).tools == tools
 
 
 def test_reasoning_is_recorded_from_a_stream_and_from_a_json_reply(alice_client):
     _, streamed = chat_streamed(alice_client, model="reasoning", messages=[{"role": "user", "content": "Why?"}])
     _, whole = chat(alice_client, model="reasoning", messages=[{"role": "user", "content": "How?"}])
 
-    assert stored(streamed, 2)[1]["metadata"]["reasoning"] == "Thinking hard."
-    assert stored(whole, 2)[1]["metadata"]["reasoning"] == "Thinking hard."
+    assert stored(streamed, 2)[1]["reasoning"] == "Thinking hard."
+    assert stored(whole, 2)[1]["reasoning"] == "Thinking hard."
     assert stored(whole, 2)[1]["content"] == "Echo: How?"
+    assert "reasoning" not in stored(whole, 2)[1]["metadata"]
+
+
+def test_content_parts_names_and_openais_other_roles_are_stored_in_their_fields(alice_client):
+    image = {"type": "image_url", "image_url": {"url": "data:image/png;base64,iVBORw0KGgo="}}
+    question = [{"type": "text", "text": "What is this?"}, image]
+    call = {"name": "get_weather", "arguments": '{"city": "Paris"}'}
+    messages = [
+        {"role": "developer", "content": "Be brief."},
+        {"role": "user", "content": question, "name": "alice"},
+        {"role": "assistant", "content": None, "function_call": call},
+        {"role": "function", "name": "get_weather", "content": "sunny"},
+    ]
+    _, session_id = chat(alice_client, model="m", messages=messages)
+
+    rows = stored(session_id, 5)
+    assert [(row["role"], row["metadata"].get("role")) for row in rows[:4]] == [
+        ("system", "developer"), ("user", None), ("assistant", None), ("tool", "function")
+    ]  # fmt: skip
+    assert (rows[1]["parts"], rows[1]["content"], rows[1]["name"]) == (question, "What is this?", "alice")
+    assert rows[2]["metadata"]["function_call"] == call
+    assert (rows[3]["name"], rows[3]["content"]) == ("get_weather", "sunny")
 
 
 def test_models_are_listed_from_the_upstream(alice_client):

@@ -36,7 +36,8 @@ def test_a_conversation_continued_after_streamed_tool_calls_stays_in_its_session
     assert continued == session_id
     rows = stored(session_id, 5)
     assert [row["role"] for row in rows] == ["user", "assistant", "tool", "tool", "assistant"]
-    assert [row["metadata"]["tool_call_id"] for row in rows[2:4]] == ["call_weather", "call_time"]
+    assert [row["tool_call_id"] for row in rows[2:4]] == ["call_weather", "call_time"]
+    assert rows[1]["tool_calls"] == TOOL_CALLS
 
 
 def test_a_new_conversation_with_the_same_system_prompt_starts_a_new_session(alice_client):
@@ -49,7 +50,7 @@ def test_a_new_conversation_with_the_same_system_prompt_starts_a_new_session(ali
     assert [row["content"] for row in stored(second, 3)] == ["Be brief.", "Two", "Echo: Two"]
 
 
-def test_a_regeneration_is_recorded_in_the_same_session_marked_as_a_branch(alice_client):
+def test_a_regeneration_is_a_branch_of_the_same_session_and_the_active_one(alice_client, alice_api):
     question = [{"role": "user", "content": "Tell me a joke"}]
     _, session_id = chat(alice_client, model="m", messages=question)
     stored(session_id, 2)
@@ -57,9 +58,37 @@ def test_a_regeneration_is_recorded_in_the_same_session_marked_as_a_branch(alice
     _, regenerated = chat(alice_client, model="m", messages=question)
 
     assert regenerated == session_id
-    rows = stored(session_id, 3)
-    assert [row["role"] for row in rows] == ["user", "assistant", "assistant"]
-    assert rows[2]["metadata"]["branch_from_seq"] == 1
+    stored(session_id, 3)
+    url = f"/api/sessions/{session_id}/messages/"
+    every = alice_api.get(url, {"branches": "all"}).json()["results"]
+    assert [(m["seq"], m["parent_seq"], m["role"]) for m in every] == [
+        (1, None, "user"), (2, 1, "assistant"), (3, 1, "assistant")
+    ]  # fmt: skip
+    active = alice_api.get(url).json()["results"]
+    assert [m["seq"] for m in active] == [1, 3]
+    assert all("branch_from_seq" not in m["metadata"] for m in every)
+    session = alice_api.get(f"/api/sessions/{session_id}/").json()
+    assert (session["current_seq"], session["message_count"]) == (3, 3)
+
+
+def test_an_edited_question_branches_after_the_last_shared_message(alice_client, alice_api):
+    first = [{"role": "user", "content": "Name a fruit"}]
+    completion, session_id = chat(alice_client, model="m", messages=first)
+    stored(session_id, 2)
+    reply = {"role": "assistant", "content": completion.choices[0].message.content}
+    chat(alice_client, model="m", messages=[*first, reply, {"role": "user", "content": "Another"}])
+    stored(session_id, 4)
+
+    _, edited = chat(alice_client, model="m", messages=[*first, reply, {"role": "user", "content": "A red one"}])
+
+    assert edited == session_id
+    stored(session_id, 6)
+    every = alice_api.get(f"/api/sessions/{session_id}/messages/", {"branches": "all"}).json()["results"]
+    assert [(m["seq"], m["parent_seq"], m["content"]) for m in every[4:]] == [
+        (5, 2, "A red one"), (6, 5, "Echo: A red one")
+    ]  # fmt: skip
+    active = alice_api.get(f"/api/sessions/{session_id}/messages/").json()["results"]
+    assert [m["content"] for m in active] == ["Name a fruit", "Echo: Name a fruit", "A red one", "Echo: A red one"]
 
 
 def test_the_session_header_appends_to_that_session(alice_client, alice):
@@ -88,3 +117,17 @@ def test_a_session_header_naming_no_session_of_the_caller_is_a_404_before_forwar
     assert raised.value.response.json()["error"]["code"] == "session_not_found"
     assert len(upstream.requests) == forwarded
     assert not ChatSession.objects.filter(owner__username="alice").exists()
+
+
+def test_a_tool_result_answering_no_recorded_call_is_still_recorded_with_its_call_id(alice_client, alice):
+    session = make_session(alice, title="Trimmed history")
+    result = {"role": "tool", "tool_call_id": "call_elsewhere", "content": "sunny"}
+
+    _, session_id = chat(
+        alice_client, model="m", messages=[result, {"role": "user", "content": "So?"}],
+        extra_headers={SESSION_HEADER: session.session_id},
+    )  # fmt: skip
+
+    rows = stored(session_id, 3)
+    assert [row["role"] for row in rows] == ["tool", "user", "assistant"]
+    assert rows[0]["metadata"]["tool_call_id"] == "call_elsewhere"
