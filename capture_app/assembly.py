@@ -3,7 +3,8 @@
 Pure: no Django, no I/O. Times are given by the caller (seconds from time.monotonic()).
 """
 
-import json
+
+import orjson
 from dataclasses import dataclass, field
 
 # Delta fields that carry the model's reasoning, by upstream (DeepSeek, vLLM: reasoning_content;
@@ -102,12 +103,14 @@ def event_data(event: bytes) -> str | None:
 
 def chunk_of(event: bytes) -> dict | None:
     """The JSON chunk an event carries; None for [DONE], comments, and anything not a JSON object."""
-    data = event_data(event)
-    if data is None or data.strip() == "[DONE]":
+    # Nearly every event is one `data: {...}` line: read it without decoding and splitting the text.
+    single = event.startswith(b"data: ") and event.count(b"\n") <= 2 and b"\r" not in event
+    data = event[6:].strip() if single else event_data(event)
+    if data is None or data.strip() in ("[DONE]", b"[DONE]"):
         return None
     try:
-        chunk = json.loads(data)
-    except ValueError:
+        chunk = orjson.loads(data)
+    except orjson.JSONDecodeError:
         return None
     return chunk if isinstance(chunk, dict) else None
 
