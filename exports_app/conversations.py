@@ -23,6 +23,9 @@ SESSION_COLUMNS = (
     "started_at",
     "updated_at",
     "ended_at",
+    "tools",
+    "current_seq",
+    "is_branched",
 )
 
 
@@ -42,6 +45,9 @@ class Conversation:
     started_at: datetime
     updated_at: datetime
     ended_at: datetime | None
+    tools: list | None
+    current_seq: int
+    is_branched: bool
     turns: list
 
 
@@ -53,8 +59,27 @@ def turn_type(name: str, columns: dict[str, str]):
     return namedtuple(name, ["session_pk", *columns]), ("session_id", *columns.values())
 
 
+def active_branch(conversation: Conversation) -> list:
+    """The turns from the first message to the session's current leaf (turns need `seq` and `parent_seq`).
+
+    Until a session branches that is seq <= current_seq, which is every turn but in a race; a branched
+    session follows parent_seq back from the leaf through the turns already read.
+    """
+    turns, leaf = conversation.turns, conversation.current_seq
+    if not conversation.is_branched:
+        return turns if not turns or turns[-1].seq <= leaf else [turn for turn in turns if turn.seq <= leaf]
+    by_seq = {turn.seq: turn for turn in turns}
+    branch = []
+    seq = leaf
+    while seq in by_seq:
+        branch.append(by_seq[seq])
+        seq = by_seq[seq].parent_seq
+    branch.reverse()
+    return branch
+
+
 def iter_conversations(
-    sessions, *, turn: tuple, on_progress: Callable[[int], None] | None = None
+    sessions, *, turn: tuple, on_progress: Callable[[int], None] | None = None, branches: str = "all"
 ) -> Iterator[Conversation]:
     """Every session of the queryset `sessions` with its messages, in primary-key order.
 
@@ -62,7 +87,18 @@ def iter_conversations(
        query, both as value tuples (model instances cost 2.3x for nothing here).
     2. Walk both streams together: messages arrive grouped by session, so one session's messages are
        in memory at a time. A session without messages comes out with an empty `turns`.
+    3. With branches="active", a session's turns are its active branch only (see active_branch);
+       on_progress still counts every message read.
     """
+    if branches == "active":
+        for conversation in _iter_all(sessions, turn=turn, on_progress=on_progress):
+            conversation.turns = active_branch(conversation)
+            yield conversation
+        return
+    yield from _iter_all(sessions, turn=turn, on_progress=on_progress)
+
+
+def _iter_all(sessions, *, turn: tuple, on_progress: Callable[[int], None] | None) -> Iterator[Conversation]:
     row_type, lookups = turn
     as_turn = tuple.__new__  # as namedtuple's _make does, without its length check: 1M rows
     session_rows = sessions.order_by("pk").values_list(*SESSION_COLUMNS).iterator(chunk_size=CHUNK_SIZE)
@@ -79,9 +115,10 @@ def iter_conversations(
     for row in message_rows:
         if row[0] != current_pk:
             if current is not None:
+                read = len(current.turns)  # before the reader replaces them by a branch
                 yield current
                 if on_progress:
-                    on_progress(len(current.turns))
+                    on_progress(read)
             current_pk = row[0]
             current = turns = None
             # Sessions before this one have no messages.
@@ -96,9 +133,10 @@ def iter_conversations(
         if turns is not None:
             turns.append(as_turn(row_type, row))
     if current is not None:
+        read = len(current.turns)
         yield current
         if on_progress:
-            on_progress(len(current.turns))
+            on_progress(read)
     while pending is not None:
         yield Conversation(*pending, turns=[])
         pending = next(session_rows, None)

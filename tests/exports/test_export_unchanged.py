@@ -38,7 +38,7 @@ def test_plain_conversations_export_to_the_same_csv_cells_with_the_new_columns_l
 
     _, [path] = run_export("csv")
 
-    rows = list(csv.reader(io.StringIO(path.read_text(encoding="utf-8"), newline="")))
+    rows = list(csv.reader(io.StringIO(path.read_bytes().decode(), newline="")))
     assert rows[0][EARLIER_CSV_COLUMNS:] == ["parent_seq", "tool_calls", "tool_call_id", "reasoning"]
     earlier = io.StringIO(newline="")
     csv.writer(earlier).writerows(row[:EARLIER_CSV_COLUMNS] for row in rows)
