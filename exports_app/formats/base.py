@@ -9,6 +9,8 @@ from django.conf import settings
 
 from sessions_app.tokens import count_tokens
 
+from ..conversations import JSONText
+
 # Message columns every format reads (field name -> Message lookup); formats add their own.
 BASE_COLUMNS = {
     "seq": "seq",
@@ -20,7 +22,7 @@ BASE_COLUMNS = {
 }
 # What a message carries beyond its text, for formats that have a place for it.
 TOOL_COLUMNS = {
-    "tool_calls": "tool_calls",
+    "tool_calls": JSONText("tool_calls"),
     "tool_call_id": "tool_call_id",
     "name": "name",
     "reasoning": "reasoning",

@@ -15,6 +15,7 @@ just before it. So:
 
 from sessions_app import blobs
 
+from ..conversations import JSONText
 from .base import BASE_COLUMNS, TOOL_COLUMNS, Format, Skip, json_line_example, system_prompt_of
 
 TRAINED_ROLES = {"system", "user", "assistant"}
@@ -45,7 +46,7 @@ class OpenAIChatFormat(Format):
     label = "JSONL"
     extension = "jsonl"
     content_type = "application/jsonl; charset=utf-8"
-    columns = {**BASE_COLUMNS, **TOOL_COLUMNS, "parts": "parts", "part_blobs": "part_blobs"}
+    columns = {**BASE_COLUMNS, **TOOL_COLUMNS, "parts": JSONText("parts"), "part_blobs": JSONText("part_blobs")}
 
     def examples(self, conversation):
         system_prompt = system_prompt_of(conversation)
@@ -68,13 +69,21 @@ class OpenAIChatFormat(Format):
                 if unanswered:
                     raise Skip("a tool call without its result")
                 if turn.role == "assistant":
-                    unanswered = {call["id"] for call in turn.tool_calls or ()}
+                    if turn.tool_calls:
+                        unanswered = {call["id"] for call in turn.tool_calls}
                     if messages and messages[-1]["role"] == "assistant":
                         self._join(messages[-1], turn)
                         tokens += turn.token_count
                         stored += 1
                         continue
-                messages.append(self._message(turn))
+                if turn.parts is None and not turn.tool_calls and not turn.name:
+                    # Most messages: text alone (checked first, as this runs for every message exported).
+                    message = {"role": turn.role, "content": turn.content}
+                    if turn.rating == -1 and turn.role == "assistant":
+                        message["weight"] = 0  # a downvoted answer stays as context but is not trained on
+                    messages.append(message)
+                else:
+                    messages.append(self._message(turn))
             tokens += turn.token_count
             stored += 1
         if unanswered:
