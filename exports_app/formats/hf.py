@@ -24,8 +24,10 @@ class HuggingFaceFormat(Format):
         system_prompt = system_prompt_of(conversation)
         messages = [{"role": "system", "content": system_prompt}] if system_prompt else []
         tokens = stored = 0
+        cut = False
         for turn in conversation.turns:
             if turn.role == "assistant" and turn.rating == -1:
+                cut = True
                 break
             reasoning = turn.reasoning if self.reasoning and turn.role == "assistant" else None
             if not (turn.content or turn.tool_calls or reasoning or turn.role == "tool"):
@@ -47,7 +49,7 @@ class HuggingFaceFormat(Format):
             tokens += turn.token_count
             stored += 1
         if not any(message["role"] == "assistant" for message in messages):
-            raise Skip("no assistant message")
+            raise Skip("first answer rated down" if cut else "no assistant message")
         payload = {"messages": messages}
         if conversation.tools:
             payload["tools"] = conversation.tools

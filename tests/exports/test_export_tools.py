@@ -234,3 +234,22 @@ def test_the_hf_format_is_a_button_on_the_conversation_page(alice, client):
 
     assert b'value="hf"' in page.content
     assert b'value="dpo"' not in page.content
+
+
+def test_hf_stops_before_the_first_answer_rated_down(alice):
+    session = services.start_session(owner=alice)
+    stored = services.append_messages(session=session, messages=[
+        NewMessage(role="user", content="q1"), NewMessage(role="assistant", content="good"),
+        NewMessage(role="user", content="q2"), NewMessage(role="assistant", content="bad"),
+        NewMessage(role="user", content="q3"), NewMessage(role="assistant", content="after"),
+    ]).messages
+    rate(stored[3], -1)
+    hopeless = services.start_session(owner=alice)
+    rate(services.append_messages(session=hopeless, messages=[
+        NewMessage(role="user", content="q"), NewMessage(role="assistant", content="wrong")]).messages[1], -1)
+
+    summary, [path] = run_export("hf")
+
+    [line] = lines_of(path)
+    assert [m["content"] for m in json.loads(line)["messages"]] == ["q1", "good", "q2"]
+    assert "1 first answer rated down" in summary
