@@ -6,7 +6,7 @@ Chat templates take tool-call `arguments` as an object, so the stored string is 
 whose arguments are not a JSON object is skipped with that reason). A tool result keeps its
 `tool_call_id` and `name`. With --reasoning an answer's thinking is `reasoning_content`, the field the
 Qwen3 and DeepSeek templates render. The format has no place for a rating: the conversation is cut
-before its first answer rated down.
+before its first answer rated down (and the question it answered).
 """
 
 from .base import BASE_COLUMNS, TOOL_COLUMNS, Format, Skip, json_line_example, parsed_arguments, system_prompt_of
@@ -24,6 +24,7 @@ class HuggingFaceFormat(Format):
         system_prompt = system_prompt_of(conversation)
         messages = [{"role": "system", "content": system_prompt}] if system_prompt else []
         tokens = stored = 0
+        last_tokens = []  # of each stored message written, to take back a trailing question
         cut = False
         for turn in conversation.turns:
             if turn.role == "assistant" and turn.rating == -1:
@@ -48,6 +49,11 @@ class HuggingFaceFormat(Format):
             messages.append(message)
             tokens += turn.token_count
             stored += 1
+            last_tokens.append(turn.token_count)
+        while cut and stored and messages[-1]["role"] == "user":
+            messages.pop()  # the question the downvoted answer replied to
+            stored -= 1
+            tokens -= last_tokens.pop()
         if not any(message["role"] == "assistant" for message in messages):
             raise Skip("first answer rated down" if cut else "no assistant message")
         payload = {"messages": messages}

@@ -251,5 +251,5 @@ def test_hf_stops_before_the_first_answer_rated_down(alice):
     summary, [path] = run_export("hf")
 
     [line] = lines_of(path)
-    assert [m["content"] for m in json.loads(line)["messages"]] == ["q1", "good", "q2"]
+    assert [m["content"] for m in json.loads(line)["messages"]] == ["q1", "good"]
     assert "1 first answer rated down" in summary
