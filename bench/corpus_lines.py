@@ -31,8 +31,8 @@ def _missing(name: str, unit: str) -> Line:
 
 
 def build(bench) -> tuple:
-    """The corpus owner's sessions and messages, written chunk by chunk straight into the tables.
-    Token counts are estimated (a quarter of the characters) to build fast; writes measured above count
+    """The corpus owner's sessions and messages, written chunk by chunk straight into the tables, each
+    session one branch as the write path leaves it (current_seq its last message). Token counts are estimated (a quarter of the characters) to build fast; writes measured above count
     them exactly."""
     owner, _ = get_user_model().objects.get_or_create(username="bench-corpus")
     began = time.perf_counter()
@@ -42,13 +42,14 @@ def build(bench) -> tuple:
         loaders.load(bench.plain, ChatSession, [
             {"owner_id": owner.pk, "session_id": f"c{index:011x}", "title": f"Conversation {index}",
              "metadata": {"mode": messages[0].metadata["mode"]}, "mode": messages[0].metadata["mode"],
-             "message_count": len(messages), "token_count": sum(len(m.content) // 4 + 1 for m in messages),
+             "message_count": len(messages), "current_seq": len(messages), "token_count": sum(len(m.content) // 4 + 1 for m in messages),
              "started_at": started_at, "updated_at": messages[-1].created_at}
             for index, started_at, messages in chunk])
         ids = dict(ChatSession.objects.filter(session_id__in=[f"c{index:011x}" for index, _, _ in chunk])
                    .values_list("session_id", "pk"))
         loaders.load(bench.plain, Message, (
-            {"session_id": ids[f"c{index:011x}"], "seq": m.seq, "role": m.role, "content": m.content,
+            {"session_id": ids[f"c{index:011x}"], "seq": m.seq, "parent_seq": m.seq - 1 or None, "role": m.role,
+             "content": m.content,
              "metadata": m.metadata, "message_id": None, "token_count": len(m.content) // 4 + 1,
              "created_at": m.created_at}
             for index, _, messages in chunk for m in messages))

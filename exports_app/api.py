@@ -20,7 +20,13 @@ class ExportInputSerializer(serializers.Serializer):
         help_text="Only these sessions (all must be yours); without it, every session the filters select.",
     )
     redact_pii = serializers.BooleanField(default=False)
-    dedupe = serializers.BooleanField(default=True)
+    dedupe = serializers.BooleanField(
+        required=False, allow_null=True, default=None,
+        help_text="Write duplicate conversations once; by default jsonl, sharegpt, hf and dpo do, csv and markdown keep every session.",
+    )
+    reasoning = serializers.BooleanField(
+        default=False, help_text="Include the model's thinking where the format has a place for it (hf, markdown).",
+    )
     max_tokens = serializers.IntegerField(min_value=1, required=False)
     rating = serializers.ChoiceField(choices=services.RATING_FILTERS, default="any")
 

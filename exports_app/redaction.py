@@ -61,3 +61,24 @@ def redact(text: str) -> str:
         text = CARD_CANDIDATE.sub(_card, text)
         text = PHONE.sub("[PHONE]", text)
     return text
+
+
+def redact_turn(turn):
+    """A message row (a namedtuple) with every text it carries redacted: content, reasoning, the
+    arguments of its tool calls and the text of its content parts. Images and files are left as they are."""
+    changes = {"content": redact(turn.content)}
+    if getattr(turn, "reasoning", None):
+        changes["reasoning"] = redact(turn.reasoning)
+    if getattr(turn, "tool_calls", None):
+        changes["tool_calls"] = [
+            {**call, "function": {**call["function"], "arguments": redact(call["function"]["arguments"])}}
+            for call in turn.tool_calls
+        ]
+    if getattr(turn, "parts", None):
+        changes["parts"] = [
+            {**part, "text": redact(part["text"])}
+            if isinstance(part, dict) and part.get("type") == "text" and isinstance(part.get("text"), str)
+            else part
+            for part in turn.parts
+        ]
+    return turn._replace(**changes)

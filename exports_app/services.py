@@ -36,7 +36,7 @@ from .importers import (
     parse_jsonl,
 )
 from .models import ImportedConversation
-from .redaction import redact
+from .redaction import redact, redact_turn
 
 RATING_FILTERS = ("any", "positive")
 # Bytes gathered before a streamed download sends a chunk.
@@ -46,10 +46,11 @@ STREAM_CHUNK_BYTES = 64 * 1024
 @dataclass(frozen=True)
 class ExportOptions:
     redact_pii: bool = False
-    dedupe: bool = True
+    dedupe: bool | None = None  # None: the format's default (training formats dedupe, csv and markdown not)
     max_tokens: int | None = None
     validation_fraction: float = 0.0
     rating: str = "any"
+    reasoning: bool = False  # include the model's thinking where the format has a place for it
 
 
 @dataclass
@@ -175,7 +176,7 @@ def _positive_only_reason(conversation: Conversation) -> str | None:
 def _redacted(conversation: Conversation) -> Conversation:
     conversation.title = redact(conversation.title)
     conversation.system_prompt = redact(conversation.system_prompt)
-    conversation.turns = [turn._replace(content=redact(turn.content)) for turn in conversation.turns]
+    conversation.turns = [redact_turn(turn) for turn in conversation.turns]
     return conversation
 
 
@@ -188,8 +189,10 @@ def _examples(
     duplicates (by the format's identity of a conversation), then the train/validation split.
     """
     seen: set[bytes] = set()
+    dedupe = export_format.dedupes if options.dedupe is None else options.dedupe
     turns = turn_type(f"{export_format.name.title()}Turn", export_format.columns)
-    for conversation in iter_conversations(sessions, turn=turns, on_progress=on_progress):
+    conversations = iter_conversations(sessions, turn=turns, on_progress=on_progress, branches=export_format.branches)
+    for conversation in conversations:
         report.sessions += 1
         if options.rating == "positive":
             reason = _positive_only_reason(conversation)
@@ -203,7 +206,7 @@ def _examples(
                 if options.max_tokens and example.token_count + prompt_tokens(example.system_prompt) > options.max_tokens:
                     report.skipped[f"over {options.max_tokens} tokens"] += 1
                     continue
-                if options.dedupe:
+                if dedupe:
                     if example.identity in seen:
                         report.skipped["duplicate"] += 1
                         continue
@@ -249,7 +252,7 @@ def export_sessions(
     """
     export_options = ExportOptions(**options)
     check_export_options(fmt=fmt, options=export_options)
-    export_format = get_format(fmt)
+    export_format = get_format(fmt, reasoning=export_options.reasoning)
     if output:
         paths = _split_paths(Path(output), export_options.validation_fraction)
         taken = [str(path) for path in paths.values() if path.exists()]
@@ -294,7 +297,7 @@ def stream_export(*, sessions, fmt: str, **options) -> tuple[Format, Iterator[by
     check_export_options(fmt=fmt, options=export_options)
     if export_options.validation_fraction:
         raise ValidationError({"validation_fraction": "A download is one file; export with the command to split."})
-    export_format = get_format(fmt)
+    export_format = get_format(fmt, reasoning=export_options.reasoning)
     report = ExportReport(fmt=fmt)
     examples = _examples(sessions, export_format, export_options, report, None)
     first = next(examples, None)

@@ -3,6 +3,7 @@
 from .base import Format
 from .csv_table import CSVFormat
 from .dpo import PreferenceFormat
+from .hf import HuggingFaceFormat
 from .markdown import MarkdownFormat
 from .openai_jsonl import OpenAIChatFormat
 from .sharegpt import ShareGPTFormat
@@ -13,9 +14,10 @@ FORMATS = {
     "csv": CSVFormat,
     "markdown": MarkdownFormat,
     "dpo": PreferenceFormat,
+    "hf": HuggingFaceFormat,
 }
 
 
-def get_format(name: str) -> Format:
+def get_format(name: str, *, reasoning: bool = False) -> Format:
     """A fresh format object for one export (the dpo format keeps state while pairing answers)."""
-    return FORMATS[name]()
+    return FORMATS[name](reasoning=reasoning)

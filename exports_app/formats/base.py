@@ -9,13 +9,23 @@ from django.conf import settings
 
 from sessions_app.tokens import count_tokens
 
+from ..conversations import JSONText
+
 # Message columns every format reads (field name -> Message lookup); formats add their own.
 BASE_COLUMNS = {
     "seq": "seq",
+    "parent_seq": "parent_seq",  # to follow the active branch
     "role": "role",
     "content": "content",
     "token_count": "token_count",
     "rating": "feedback__rating",
+}
+# What a message carries beyond its text, for formats that have a place for it.
+TOOL_COLUMNS = {
+    "tool_calls": JSONText("tool_calls"),
+    "tool_call_id": "tool_call_id",
+    "name": "name",
+    "reasoning": "reasoning",
 }
 
 
@@ -72,6 +82,17 @@ def system_prompt_of(conversation) -> str:
     return conversation.system_prompt or settings.NOVAFORGE.get("DEFAULT_SYSTEM_PROMPT", "")
 
 
+def parsed_arguments(call: dict) -> dict:
+    """A tool call's `arguments` string as the JSON object it holds; Skip when it holds none."""
+    try:
+        arguments = orjson.loads(call["function"]["arguments"] or "{}")
+    except orjson.JSONDecodeError:
+        raise Skip("tool-call arguments that are not JSON") from None
+    if not isinstance(arguments, dict):
+        raise Skip("tool-call arguments that are not a JSON object")
+    return arguments
+
+
 class Format:
     name: str
     extension: str
@@ -79,6 +100,11 @@ class Format:
     file_suffix = ""  # added to the default file name, e.g. "_dpo"
     label = ""  # a button on the conversation page when set (formats that need no ratings)
     columns = BASE_COLUMNS
+    branches = "active"  # the messages each conversation gives the format: its active branch, or "all"
+    dedupes = True  # duplicate conversations are written once unless asked otherwise (training files)
+
+    def __init__(self, *, reasoning: bool = False):
+        self.reasoning = reasoning  # include the model's thinking where the format has a place for it
 
     def header(self) -> bytes:
         return b""

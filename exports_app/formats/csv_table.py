@@ -1,7 +1,8 @@
-"""One row per message, RFC 4180 (the csv module's quoting, CRLF line ends), UTF-8.
+"""One row per message of the active branch, RFC 4180 (the csv module's quoting, CRLF line ends), UTF-8.
 
 Metadata fields that are not text (e.g. a list of tools) are written as JSON. `mode` is the message's
-own mode, else its session's.
+own mode, else its session's. The columns added with tool calls and branches come last, so readers of
+the earlier columns by position are unaffected; `reasoning` is always there (empty when none).
 """
 
 import csv
@@ -9,7 +10,7 @@ import io
 
 import orjson
 
-from .base import BASE_COLUMNS, Example, Format, Skip, digest
+from .base import BASE_COLUMNS, TOOL_COLUMNS, Example, Format, Skip, digest
 
 HEADER = (
     "session_id",
@@ -24,6 +25,10 @@ HEADER = (
     "prompt_tokens",
     "completion_tokens",
     "token_count",
+    "parent_seq",
+    "tool_calls",
+    "tool_call_id",
+    "reasoning",
 )
 METADATA_COLUMNS = ("tools", "latency_ms", "model", "prompt_tokens", "completion_tokens")
 
@@ -41,9 +46,11 @@ class CSVFormat(Format):
     label = "CSV"
     extension = "csv"
     content_type = "text/csv; charset=utf-8"
-    columns = {**BASE_COLUMNS, "metadata": "metadata", "created_at": "created_at"}
+    columns = {**BASE_COLUMNS, **TOOL_COLUMNS, "metadata": "metadata", "created_at": "created_at"}
+    dedupes = False  # a table of what was said: every session, even one said twice
 
-    def __init__(self):
+    def __init__(self, **options):
+        super().__init__(**options)
         self.buffer = io.StringIO()
         self.writer = csv.writer(self.buffer)
 
@@ -72,6 +79,10 @@ class CSVFormat(Format):
                     cell(metadata.get("mode")) or conversation.mode,
                     *(cell(metadata.get(name)) for name in METADATA_COLUMNS),
                     turn.token_count,
+                    cell(turn.parent_seq),
+                    cell(turn.tool_calls),
+                    turn.tool_call_id,
+                    cell(turn.reasoning),
                 )
             )
         yield Example(

@@ -2,14 +2,15 @@
 
 Content is Markdown already (answers carry code blocks), so it is written as it is. A turn whose code
 fences do not close, and every tool result, goes inside a fence longer than any backtick run in it, so
-it cannot swallow the turns after it.
+it cannot swallow the turns after it. Tool calls follow their turn's text as fenced JSON arguments;
+with --reasoning an answer's thinking comes first, under "Thinking".
 """
 
 import re
 
 import orjson
 
-from .base import BASE_COLUMNS, Example, Format, Skip, digest, system_prompt_of
+from .base import BASE_COLUMNS, TOOL_COLUMNS, Example, Format, Skip, digest, system_prompt_of
 
 FENCE_LINE = re.compile(r"^ {0,3}(`{3,}|~{3,})", re.MULTILINE)
 BACKTICK_RUN = re.compile(r"`+")
@@ -49,7 +50,8 @@ class MarkdownFormat(Format):
     label = "Markdown"
     extension = "md"
     content_type = "text/markdown; charset=utf-8"
-    columns = {**BASE_COLUMNS, "created_at": "created_at"}
+    columns = {**BASE_COLUMNS, **TOOL_COLUMNS, "created_at": "created_at"}
+    dedupes = False  # a transcript of every session, even one said twice
 
     def examples(self, conversation):
         if not conversation.turns:
@@ -72,12 +74,19 @@ class MarkdownFormat(Format):
             lines += ["", "## System prompt", "", block(system_prompt, "system")]
         for turn in conversation.turns:
             rating = {1: " (rated up)", -1: " (rated down)"}.get(turn.rating, "")
-            lines += [
-                "",
-                f"## {turn.seq}. {HEADINGS[turn.role]} · {when(turn.created_at)}{rating}",
-                "",
-                block(turn.content, turn.role),
-            ]
+            answers = f" (result of `{turn.tool_call_id}`)" if turn.tool_call_id else ""
+            lines += ["", f"## {turn.seq}. {HEADINGS[turn.role]} · {when(turn.created_at)}{rating}{answers}"]
+            if self.reasoning and turn.reasoning:
+                lines += ["", "### Thinking", "", block(turn.reasoning, "assistant")]
+            if turn.content or not turn.tool_calls:
+                lines += ["", block(turn.content, turn.role)]
+            for call in turn.tool_calls or ():
+                lines += [
+                    "",
+                    f"Tool call `{call['function']['name']}` (`{call['id']}`):",
+                    "",
+                    fenced(call["function"]["arguments"], "json"),
+                ]
         body = ("\n".join(lines) + "\n\n---\n\n").encode()
         yield Example(
             body=body,

@@ -9,7 +9,7 @@ from tests.factories import add_messages, make_conversation, make_session
 TRICKY = 'Line one,\r\nline "two"; comma, quote " and\ttab\nünïcødé 🚀 and a lone \r'
 
 
-def test_sharegpt_lines_use_axolotl_speakers(alice):
+def test_sharegpt_lines_use_llama_factory_speakers_and_a_tool_result_is_an_observation(alice):
     make_conversation(
         alice, system_prompt="Be brief.",
         turns=(("user", "Hi"), ("assistant", "Hello"), ("tool", "{}"), ("assistant", "Done")),
@@ -25,7 +25,7 @@ def test_sharegpt_lines_use_axolotl_speakers(alice):
             {"from": "system", "value": "Be brief."},
             {"from": "human", "value": "Hi"},
             {"from": "gpt", "value": "Hello"},
-            {"from": "tool", "value": "{}"},
+            {"from": "observation", "value": "{}"},
             {"from": "gpt", "value": "Done"},
         ]
     }

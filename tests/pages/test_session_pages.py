@@ -125,7 +125,7 @@ def test_export_buttons_post_every_format_for_this_session(alice_browser, alice_
     form = re.search(r'<form method="post" action="/api/sessions/export".*?</form>', page, re.S).group()
     assert 'name="csrfmiddlewaretoken"' in form
     assert f'name="session_ids" value="{alice_session.session_id}"' in form
-    assert re.findall(r'name="format" value="(\w+)"', form) == ["jsonl", "sharegpt", "csv", "markdown"]
+    assert re.findall(r'name="format" value="(\w+)"', form) == ["jsonl", "sharegpt", "csv", "markdown", "hf"]
 
 
 def test_new_messages_render_after_a_seq_for_live_updates(alice_browser, alice_session):

@@ -70,7 +70,14 @@ class Command(BaseCommand):
             help="write this share of examples (chosen by session id, stable across runs) to a second file",
         )
         parser.add_argument("--redact-pii", action="store_true", help="replace e-mails, phones, cards and secrets")
-        parser.add_argument("--no-dedupe", action="store_true", help="keep duplicate conversations")
+        parser.add_argument(
+            "--dedupe", action=argparse.BooleanOptionalAction, default=None,
+            help="write duplicate conversations once (default for jsonl, sharegpt, hf and dpo; csv and markdown keep every session)",
+        )
+        parser.add_argument(
+            "--reasoning", action="store_true",
+            help="include the model's thinking where the format has a place for it (hf, markdown; csv always has it)",
+        )
         parser.add_argument(
             "--rating", choices=services.RATING_FILTERS, default="any",
             help="positive: only sessions with rated answers, all rated up",
@@ -101,7 +108,8 @@ class Command(BaseCommand):
                     overwrite=options["overwrite"],
                     on_progress=bar.update,
                     redact_pii=options["redact_pii"],
-                    dedupe=not options["no_dedupe"],
+                    dedupe=options["dedupe"],
+                    reasoning=options["reasoning"],
                     max_tokens=options["max_tokens"],
                     validation_fraction=options["validation_fraction"],
                     rating=options["rating"],
