@@ -15,7 +15,7 @@ import time
 from contextlib import contextmanager
 from urllib.parse import urlsplit
 
-from .http import BASE_DIR, GUNICORN_ASGI, Server
+from .http import BASE_DIR, GUNICORN_ASGI, Server, run_together
 from .table import Line
 
 
@@ -129,14 +129,7 @@ def throughput(endpoint: Endpoint, *, clients: int, streams_each: int) -> float:
         finally:
             connection.close()
 
-    threads = [threading.Thread(target=client, args=(number,)) for number in range(clients)]
-    for thread in threads:
-        thread.start()
-    start_line.wait()
-    began = time.perf_counter()
-    for thread in threads:
-        thread.join()
-    seconds = time.perf_counter() - began
+    seconds = run_together([threading.Thread(target=client, args=(number,)) for number in range(clients)], start_line)
     if failures:
         raise RuntimeError(failures[0])
     return sum(counts) / seconds

@@ -103,14 +103,18 @@ def run_clients(port: int, work: list[list[tuple[str, object]]], headers: dict) 
                 latencies.extend(mine)
                 answers.extend(replies)
 
-    threads = [threading.Thread(target=client, args=(requests,)) for requests in bodies]
+    seconds = run_together([threading.Thread(target=client, args=(requests,)) for requests in bodies], start_line)
+    if failures:
+        raise RuntimeError(failures[0])
+    return Load(seconds=seconds, latencies=latencies, answers=answers)
+
+
+def run_together(threads: list[threading.Thread], start_line: threading.Barrier) -> float:
+    """Start `threads`, which wait at `start_line` once ready; the seconds from there until all are done."""
     for thread in threads:
         thread.start()
     start_line.wait()
     began = time.perf_counter()
     for thread in threads:
         thread.join()
-    seconds = time.perf_counter() - began
-    if failures:
-        raise RuntimeError(failures[0])
-    return Load(seconds=seconds, latencies=latencies, answers=answers)
+    return time.perf_counter() - began

@@ -466,14 +466,7 @@ def _import_conversation(conversation: IncomingConversation, *, fmt: str, owner,
     elif not conversation.messages:
         report.empty += 1
     else:
-        session = session_services.start_session(
-            owner=owner,
-            title=conversation.title,
-            system_prompt=conversation.system_prompt,
-            metadata=conversation.metadata,
-            tools=conversation.tools,
-            started_at=conversation.started_at,
-        )
+        session = _start_session_of(conversation, owner=owner)
         ImportedConversation.objects.create(owner=owner, session=session, source=fmt, external_id=conversation.external_id)
         report.messages += _append_tree(session, conversation, known={})[0]
         report.sessions += 1
@@ -522,16 +515,20 @@ def _append_tree(session: ChatSession, conversation: IncomingConversation, *, kn
     return len(fresh), moved
 
 
-def _restore_archived(conversation: IncomingConversation, *, owner, report: ImportReport) -> None:
-    session = session_services.start_session(
+def _start_session_of(conversation: IncomingConversation, *, owner, session_id: str | None = None):
+    return session_services.start_session(
         owner=owner,
         title=conversation.title,
         system_prompt=conversation.system_prompt,
         metadata=conversation.metadata,
         tools=conversation.tools,
         started_at=conversation.started_at,
-        session_id=conversation.session_id,
+        session_id=session_id,
     )
+
+
+def _restore_archived(conversation: IncomingConversation, *, owner, report: ImportReport) -> None:
+    session = _start_session_of(conversation, owner=owner, session_id=conversation.session_id)
     # A restored archive that was still open is live again.
     live = conversation.ended_at is None
     stored = session_services.append_messages(session=session, messages=conversation.messages, live=live).messages
