@@ -84,6 +84,9 @@ def tab(request, browser, live_server, transactional_db, settings):
 
 
 def shot(tab, name: str):
+    """Keep a screenshot of this state, which must fit the screen's width (no sideways scrolling)."""
+    width = tab.evaluate("document.documentElement.scrollWidth")
+    assert width <= tab.viewport_size["width"], f"{name}: the page is {width}px wide"
     tab.screenshot(path=SCREENSHOTS / f"conversation-{name}-{tab.size}.png", full_page=True)
 
 
@@ -191,7 +194,7 @@ def test_share_a_link_copy_it_open_it_and_revoke_it(tab, conversation):
     tab.goto("/shares/")
     assert tab.get_by_role("link", name="Weather and code").is_visible()
     shot(tab, "shares")
-    tab.get_by_text("Revoke…").click()
+    tab.locator("summary").filter(has_text="Revoke…").click()
     shot(tab, "shares-revoke-confirm")
     tab.get_by_role("button", name="Yes, revoke it").click()
     assert tab.get_by_text("no longer opens").is_visible()
