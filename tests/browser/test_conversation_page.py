@@ -85,6 +85,7 @@ def tab(request, browser, live_server, transactional_db, settings):
 
 def shot(tab, name: str):
     """Keep a screenshot of this state, which must fit the screen's width (no sideways scrolling)."""
+    tab.wait_for_load_state("load")  # a click that submits a form returns before the next page's CSS is in
     width = tab.evaluate("document.documentElement.scrollWidth")
     assert width <= tab.viewport_size["width"], f"{name}: the page is {width}px wide"
     tab.screenshot(path=SCREENSHOTS / f"conversation-{name}-{tab.size}.png", full_page=True)

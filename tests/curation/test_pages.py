@@ -86,7 +86,7 @@ def test_share_links_are_listed_and_revoked_after_a_confirmation(alice, bob):
     assert "Trip" in listing and "Recipes" in listing and "Until revoked" in listing
     assert "Bob" not in listing
     trip_link = ShareLink.objects.get(session=trip)
-    assert re.search(rf'id="share-{trip_link.pk}".*?<summary class="button danger small">.*?Revoke…</summary>', listing, re.S)
+    assert re.search(rf'id="share-{trip_link.pk}".*?<summary class="button danger small">.*?Revoke…</span></summary>', listing, re.S)
     assert logged_in(bob).post(f"/shares/{trip_link.pk}/revoke").status_code == 404
     response = page.post(f"/shares/{trip_link.pk}/revoke", {"next": "https://evil.example/"})
     assert response.status_code == 302 and response["Location"] == "/shares/"
