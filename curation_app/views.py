@@ -1,15 +1,27 @@
-"""The conversation page's curation controls: thumbs, pin, archive, tags, share. Writes go through services."""
+"""The conversation page's curation controls (thumbs, pin, archive, tags, share) and the page of share
+links. Writes go through services."""
+
+from datetime import timedelta
 
 from django.contrib import messages as flash
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
-from django.shortcuts import get_object_or_404, redirect
+from django.http import HttpResponseBadRequest
+from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
-from django.views.decorators.http import require_POST
+from django.utils import timezone
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.views.decorators.http import require_GET, require_POST
 
 from sessions_app.models import ChatSession
 
 from . import services
+from .models import ShareLink
+
+# How long a new share link opens, as offered on the page ("" = until revoked).
+SHARE_EXPIRY_DAYS = {"": None, "1": 1, "7": 7, "30": 30}
+# The one URL of a new link, kept in the visitor's server-side session until the page has shown it once.
+NEW_SHARE_KEY = "new_share_links"
 
 CURATION_ACTIONS = {
     "pin": {"is_pinned": True},
@@ -53,7 +65,36 @@ def curate_session(request, session_id):
 @require_POST
 def share_session(request, session_id):
     session = _owned_session(request, session_id)
-    _, token = services.share_session(session=session)
+    expiry = request.POST.get("expires_in_days", "")
+    if expiry not in SHARE_EXPIRY_DAYS:
+        return HttpResponseBadRequest("expires_in_days: choose 1, 7, 30 or none.")
+    days = SHARE_EXPIRY_DAYS[expiry]
+    link, token = services.share_session(
+        session=session, expires_at=timezone.now() + timedelta(days=days) if days else None
+    )
     url = request.build_absolute_uri(reverse("shared-session", args=[token]))
-    flash.success(request, f"Read-only link (shown only now; revoke it with DELETE /api/shares/): {url}")
-    return redirect("sessions:detail", session_id=session.session_id)
+    # Only the token's hash is stored: this is the one time the URL can be shown.
+    new_links = request.session.get(NEW_SHARE_KEY, {})
+    new_links[session.session_id] = {"url": url, "link": link.pk}
+    request.session[NEW_SHARE_KEY] = new_links
+    return redirect(reverse("sessions:detail", args=[session.session_id]) + "#share-panel")
+
+
+@login_required
+@require_POST
+def revoke_share_link(request, link_id):
+    link = get_object_or_404(ShareLink.objects.owned_by(request.user).select_related("session"), pk=link_id)
+    services.revoke_share_link(link=link)
+    flash.success(request, f"Revoked the link to “{link.title or link.session.session_id}”: it no longer opens.")
+    back = request.POST.get("next", "")
+    if not url_has_allowed_host_and_scheme(back, allowed_hosts={request.get_host()}, require_https=request.is_secure()):
+        back = reverse("curation:shares")
+    return redirect(back)
+
+
+@login_required
+@require_GET
+def share_links(request):
+    """Every share link of the caller's sessions, live and expired."""
+    links = ShareLink.objects.owned_by(request.user).select_related("session").order_by("-created_at", "-id")
+    return render(request, "curation/shares.html", {"links": links, "now": timezone.now()})

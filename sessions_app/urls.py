@@ -16,4 +16,6 @@ urlpatterns = [
     path("sessions/<session_id:session_id>/rename", views.rename_session, name="rename"),
     path("sessions/<session_id:session_id>/end", views.end_session, name="end"),
     path("sessions/<session_id:session_id>/delete", views.delete_session, name="delete"),
+    path("sessions/<session_id:session_id>/branch", views.switch_branch, name="switch-branch"),
+    path("sessions/<session_id:session_id>/messages/<int:seq>/parts/<int:index>", views.message_part, name="part"),
 ]

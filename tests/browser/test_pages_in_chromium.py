@@ -79,6 +79,7 @@ def test_an_export_downloads_from_the_session_page(page, alice, history):
         pytest.fail("POST /api/sessions/export is not on this branch: merge the exports work (issue 4) first")
     log_in(page, "alice")
     page.get_by_role("link", name="Deploying Django").click()
+    page.locator("summary").filter(has_text="Export").click()  # the formats sit in the toolbar's Export menu
     with page.expect_download() as download:
         page.get_by_role("button", name="JSONL").click()
     path = download.value.path()

@@ -53,7 +53,8 @@ def test_a_shared_session_renders_markdown_as_the_owner_sees_it(alice_api, alice
     session = make_conversation(alice, turns=[("assistant", "Use **bold** and:\n\n```python\nprint(1 < 2)\n```")])
     html = Client().get(path_of(share(alice_api, session)["url"])).content.decode()
     assert "<strong>bold</strong>" in html
-    assert '<pre><code class="language-python">print(1 &lt; 2)' in html
+    assert '<div class="codehilite"><pre><span></span><code><span class="nb">print</span>' in html
+    assert '<span class="o">&lt;</span>' in html  # highlighted, and the code's "<" still shown as text
 
 
 def test_the_link_shows_the_conversation_as_it_was_when_shared(alice_api, chat):

@@ -1,11 +1,16 @@
 """The server-rendered pages: /sessions/, /sessions/<id>/ and what they let the owner do."""
 
+import base64
+import html as html_module
 import re
 from datetime import timedelta
+from pathlib import Path
 
 import pytest
+from django.contrib.staticfiles import finders
 from django.test import Client
 from django.utils import timezone
+from pygments.formatters import HtmlFormatter
 
 from curation_app import services
 from sessions_app.models import ChatSession
@@ -88,7 +93,11 @@ def test_the_conversation_renders_markdown_and_code_by_role(alice_browser, alice
     page = alice_browser.get(f"/sessions/{alice_session.session_id}/").content.decode()
     assert '<li class="turn turn-user"' in page and '<li class="turn turn-assistant"' in page
     assert "<strong>bold</strong>" in page
-    assert '<code class="language-python">print(\'&lt;b&gt;hi&lt;/b&gt;\')' in page
+    # Highlighted by Pygments on the server, the HTML in the code still shown as text.
+    assert (
+        '<div class="codehilite"><pre><span></span><code><span class="nb">print</span><span class="p">(</span>'
+        '<span class="s1">\'&lt;b&gt;hi&lt;/b&gt;\'</span>'
+    ) in page
     assert "mode: coder" in page and "tools: web_search" in page and "840 ms" in page
 
 
@@ -199,3 +208,156 @@ def test_the_list_shows_pins_and_tags_and_hides_archived_sessions_unless_asked(a
     assert '<span class="tag">work</span>' in page
     assert "Old archived" not in page
     assert "Old archived" in alice_browser.get("/sessions/", {"q": "archived:any"}).content.decode()
+
+
+# The conversation as it really is: tool calls, thinking, content parts, branches.
+
+PNG = base64.b64encode(b"\x89PNG\r\n\x1a\n" + b"\x00" * 2000).decode()
+
+
+def save(api, session, *messages):
+    response = api.post(
+        "/api/sessions/save", {"session_id": session.session_id, "messages": list(messages)}, format="json"
+    )
+    assert response.status_code in (200, 201), response.content
+    return response
+
+
+def text_of_html(html: str) -> str:
+    return html_module.unescape(re.sub(r"<[^>]+>", "", html))
+
+
+def turn(page: str, seq: int) -> str:
+    match = re.search(rf'<li class="turn [^"]*" id="m{seq}".*?\n</li>', page, re.S)
+    assert match, f"message {seq} is not on the page"
+    return match.group(0)
+
+
+def test_code_is_highlighted_and_what_is_dangerous_still_removed(alice_browser, alice_session):
+    add_messages(
+        alice_session,
+        ("assistant", "```python\ndef f():\n    return 1\n```\n\n<span class=\"k\" onclick=\"x()\">raw</span> "
+                      "[link](javascript:alert(1)) <script>alert(2)</script>"),
+    )
+    page = alice_browser.get(f"/sessions/{alice_session.session_id}/").content.decode()
+    assert '<span class="k">def</span><span class="w"> </span><span class="nf">f</span>' in page
+    content = turn(page, 1)
+    assert not re.search(r"<[^>]*onclick", content) and "<script>" not in content and "javascript:" not in content
+    assert "&lt;span class=" in content  # raw HTML in a message is shown as text
+    assert "css/conversation.css" in page
+
+
+def test_the_code_colours_are_served_by_us_and_match_the_pinned_pygments():
+    stylesheet = finders.find("css/pygments.css")
+    assert stylesheet, "static/css/pygments.css is missing"
+    rules = Path(stylesheet).read_text().split("*/\n", 1)[1]
+    assert rules.strip() == HtmlFormatter().get_style_defs(".codehilite").strip()
+    assert '@import url("pygments.css")' in Path(finders.find("css/conversation.css")).read_text()
+
+
+def test_tool_calls_show_their_arguments_and_results_folded(alice_browser, alice_api, alice_session):
+    save(
+        alice_api, alice_session,
+        {"role": "user", "content": "Weather in Paris?"},
+        {"role": "assistant", "content": "", "reasoning": "The user wants **weather**.", "tool_calls": [
+            {"id": "call_1", "type": "function", "function": {"name": "get_weather", "arguments": '{"city":"Paris","days":2}'}},
+            {"id": "call_2", "type": "function", "function": {"name": "raw_tool", "arguments": "not {json"}},
+        ]},
+        {"role": "tool", "tool_call_id": "call_1", "content": '{"temp": 21}'},
+        {"role": "tool", "tool_call_id": "call_2", "content": "plain result"},
+        {"role": "assistant", "content": "It is 21 degrees."},
+    )
+    page = alice_browser.get(f"/sessions/{alice_session.session_id}/").content.decode()
+    calls = turn(page, 2)
+    assert calls.count('<details class="tool-call">') == 2
+    assert '<span class="tool-name">get_weather</span>' in calls
+    assert '{\n  "city": "Paris",\n  "days": 2\n}' in text_of_html(calls)  # pretty-printed
+    assert '<pre class="plain tool-arguments">not {json</pre>' in calls  # exactly as sent
+    assert '"temp": 21' in text_of_html(calls) and "plain result" in calls
+    assert re.search(r'<details class="reasoning">\s*<summary>.*Thinking</summary>', calls, re.S)
+    assert "<strong>weather</strong>" in calls
+    # The results are shown in their calls, not again as messages of their own.
+    assert 'id="m3"' not in page and 'id="m4"' not in page and 'id="m5"' in page
+
+
+def test_a_tool_result_whose_call_is_on_another_page_is_shown_on_its_own(alice_browser, alice_session):
+    add_messages(alice_session, *[("user", f"turn {n}") for n in range(99)])
+    append_messages(session=alice_session, messages=[NewMessage(role="assistant", content="", tool_calls=[
+        {"id": "c9", "type": "function", "function": {"name": "lookup", "arguments": "{}"}}])])
+    append_messages(session=alice_session, messages=[NewMessage(role="tool", content="found it", tool_call_id="c9", name="lookup")])
+    page = alice_browser.get(f"/sessions/{alice_session.session_id}/", {"page": 2}).content.decode()
+    result = turn(page, 101)
+    assert "tool-result-only" in result and "found it" in result and "lookup" in result
+
+
+def test_images_and_files_are_served_by_us_and_remote_images_are_only_links(alice_browser, alice_api, alice_session, bob):
+    save(alice_api, alice_session, {"role": "user", "content": [
+        {"type": "text", "text": "Look at **these**"},
+        {"type": "image_url", "image_url": {"url": f"data:image/png;base64,{PNG}"}},
+        {"type": "image_url", "image_url": {"url": "data:image/gif;base64,R0lGODlhAQABAAAAACw="}},
+        {"type": "image_url", "image_url": {"url": "https://images.example.com/cat.png"}},
+        {"type": "image_url", "image_url": {"url": "data:image/svg+xml;base64," + base64.b64encode(b"<svg onload='x()'/>").decode()}},
+        {"type": "file", "file": {"filename": "notes.txt", "file_data": "data:text/plain;base64," + base64.b64encode(b"hello").decode()}},
+    ]})
+    detail = f"/sessions/{alice_session.session_id}/"
+    page = alice_browser.get(detail).content.decode()
+    message = turn(page, 1)
+    assert "<strong>these</strong>" in message
+    assert f'<img src="{detail}messages/1/parts/1"' in message and f'<img src="{detail}messages/1/parts/2"' in message
+    assert not re.search(r'<(img|audio|video|source|iframe)[^>]+src="(?!/)', page)  # nothing loads from elsewhere
+    assert '<a href="https://images.example.com/cat.png" rel="noopener noreferrer nofollow">' in message
+    assert f'<img src="{detail}messages/1/parts/4"' not in message  # an SVG is offered, never shown inline
+    image = alice_browser.get(f"{detail}messages/1/parts/1")
+    assert image.status_code == 200 and image["Content-Type"] == "image/png"
+    assert image.content == base64.b64decode(PNG)
+    assert "sandbox" in image["Content-Security-Policy"]
+    svg = alice_browser.get(f"{detail}messages/1/parts/4")
+    assert svg["Content-Type"] == "application/octet-stream" and svg["Content-Disposition"].startswith("attachment")
+    text_file = alice_browser.get(f"{detail}messages/1/parts/5")
+    assert text_file.content == b"hello" and 'filename="notes.txt"' in text_file["Content-Disposition"]
+    assert alice_browser.get(f"{detail}messages/1/parts/3").status_code == 404  # remote: nothing stored here
+    assert alice_browser.get(f"{detail}messages/1/parts/9").status_code == 404
+    other = Client()
+    other.force_login(bob)
+    assert other.get(f"{detail}messages/1/parts/1").status_code == 404
+
+
+def test_the_branch_switcher_shows_siblings_and_switches_to_the_newest_leaf(alice_browser, alice_session, bob):
+    add_messages(alice_session, ("user", "Question"), ("assistant", "First answer"))
+    append_messages(session=alice_session, messages=[NewMessage(role="assistant", content="Second answer", parent_seq=1)])
+    add_messages(alice_session, ("user", "Follow-up on second"))
+    detail = f"/sessions/{alice_session.session_id}/"
+    page = alice_browser.get(detail).content.decode()
+    assert "First answer" not in page and "Second answer" in page and "Follow-up on second" in page
+    switcher = turn(page, 3)
+    assert '<span class="branch-position">2/2</span>' in switcher
+    assert 'name="seq" value="2"' in switcher and re.search(r'aria-label="Next version"\s+disabled', switcher)
+    assert "branch-position" not in turn(page, 1)
+
+    response = alice_browser.post(f"{detail}branch", {"seq": "2"})
+    assert response.status_code == 302 and response["Location"].endswith("#m2")
+    alice_session.refresh_from_db()
+    assert alice_session.current_seq == 2
+    page = alice_browser.get(detail).content.decode()
+    assert "First answer" in page and "Second answer" not in page and "Follow-up" not in page
+    assert '<span class="branch-position">1/2</span>' in turn(page, 2)
+
+    alice_browser.post(f"{detail}branch", {"seq": "3"})
+    alice_session.refresh_from_db()
+    assert alice_session.current_seq == 4  # the sibling's newest leaf, not the sibling itself
+
+    for bad in ("", "two", "99"):
+        response = alice_browser.post(f"{detail}branch", {"seq": bad})
+        assert response.status_code == 400 and b"seq" in response.content
+    other = Client()
+    other.force_login(bob)
+    assert other.post(f"{detail}branch", {"seq": "2"}).status_code == 404
+
+
+def test_every_message_has_a_copy_button_and_ratings_are_svg_icons(alice_browser, alice_session):
+    add_messages(alice_session, ("user", "Hi"), ("assistant", "Hello"))
+    page = alice_browser.get(f"/sessions/{alice_session.session_id}/").content.decode()
+    assert page.count('data-copy-from="m') == 2
+    assert "👍" not in page and "👎" not in page
+    assert re.search(r'title="Good answer" aria-label="Good answer"><svg class="icon"', page)
+    assert "js/copy.js" in page
