@@ -127,9 +127,11 @@ class ShareLink(models.Model):
     session = models.ForeignKey(ChatSession, on_delete=models.CASCADE, related_name="share_links")
     # SHA-256 of the token: a database leak gives no working links; lookups by hash need no constant-time compare.
     token_hash = models.CharField(max_length=64, editable=False)
-    # The snapshot: the link shows the title then and messages up to this count.
+    # The snapshot: the title then, and the active branch then: the messages from the first to leaf_seq
+    # (null for links made before conversations had branches: messages 1..message_count).
     title = models.CharField(max_length=200, blank=True)
     message_count = models.PositiveIntegerField()
+    leaf_seq = models.PositiveIntegerField(null=True, blank=True)
     created_at = models.DateTimeField(default=timezone.now)
     expires_at = models.DateTimeField(null=True, blank=True)
 

@@ -213,7 +213,8 @@ def share_session(*, session: ChatSession, expires_at: datetime | None = None) -
         session=session,
         token_hash=hash_share_token(token),
         title=session.title,
-        message_count=session.message_count,
+        message_count=session.messages.on_branch(session).count(),
+        leaf_seq=session.current_seq or None,
         expires_at=expires_at,
     )
     return link, token

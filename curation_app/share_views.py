@@ -13,9 +13,13 @@ def shared_session(request, token: str):
     if link is None:
         # Unknown, revoked and expired tokens get the same answer, so links cannot be probed.
         raise Http404("No such link.")
-    conversation = (
-        link.session.messages.filter(seq__lte=link.message_count).order_by("seq").only("seq", "role", "content")
+    messages = link.session.messages
+    shown = (
+        messages.ending_at(link.session, link.leaf_seq)
+        if link.leaf_seq
+        else messages.filter(seq__lte=link.message_count)
     )
+    conversation = shown.order_by("seq").only("seq", "role", "content")
     response = render(request, "curation/shared.html", {"link": link, "conversation": conversation})
     response["X-Robots-Tag"] = "noindex, nofollow"
     response["Referrer-Policy"] = "no-referrer"  # the token is in the URL: never pass it on to other sites

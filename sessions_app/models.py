@@ -151,7 +151,11 @@ class MessageQuerySet(models.QuerySet):
             return self
         if not session.is_branched:
             return self.filter(seq__lte=session.current_seq)
-        return self.filter(seq__in=RawSQL(branch_seqs_sql(), [session.pk, session.current_seq, session.pk]))
+        return self.ending_at(session, session.current_seq)
+
+    def ending_at(self, session: "ChatSession", leaf_seq: int):
+        """These messages of `session` that lie on the branch from its first message to `leaf_seq`."""
+        return self.filter(seq__in=RawSQL(branch_seqs_sql(), [session.pk, leaf_seq, session.pk]))
 
     def with_feedback(self):
         """Each message's rating in the same query (a LEFT JOIN), for output that shows it."""

@@ -151,3 +151,13 @@ def test_listing_links_takes_a_fixed_number_of_queries(alice_api, alice, django_
         share(alice_api, make_session(alice, title=f"s{n}"))
     with django_assert_max_num_queries(4):
         assert len(alice_api.get("/api/shares/").json()["results"]) == 20
+
+
+def test_a_link_to_a_branched_session_shows_the_branch_that_was_active(alice_api, chat):
+    url = f"/api/sessions/{chat.session_id}/messages/"
+    alice_api.post(url, {"role": "assistant", "content": "Porto instead.", "parent_seq": 1}, format="json")
+    link = share(alice_api, chat)
+    assert link["message_count"] == 2
+    alice_api.patch(f"/api/sessions/{chat.session_id}/", {"current_seq": 2}, format="json")  # switched later
+    html = Client().get(path_of(link["url"])).content.decode()
+    assert "Porto instead." in html and "Lisbon." not in html
