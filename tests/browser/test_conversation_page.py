@@ -10,7 +10,7 @@ from urllib.parse import urlsplit
 import pytest
 
 from sessions_app.services import NewMessage, append_messages
-from tests.browser.conftest import SCREENSHOTS, log_in
+from tests.browser.conftest import SCREENSHOTS, check_page, log_in
 from tests.factories import make_session
 
 pytestmark = pytest.mark.browser
@@ -241,3 +241,14 @@ def test_without_javascript_the_conversation_still_reads(browser, live_server, t
     assert tab.locator(".codehilite .k").first.inner_text() == "def"
     shot(tab, "no-javascript")
     context.close()
+
+
+def test_the_conversation_and_share_pages_pass_axe_with_every_fold_open(tab, conversation):
+    open_conversation(tab, conversation)
+    tab.get_by_role("button", name="Previous version").click()
+    tab.wait_for_load_state("load")
+    for fold in tab.locator("details").all():
+        fold.evaluate("el => el.open = true")  # tool calls, thinking, the toolbar's menus, the share panel
+    check_page(tab, f"conversation-axe-{tab.size}")
+    tab.goto("/shares/")
+    check_page(tab, f"shares-axe-{tab.size}")
