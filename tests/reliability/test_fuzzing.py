@@ -37,7 +37,7 @@ pytestmark = [pytest.mark.slow]
 #   NOVAFORGE_FUZZ_EXAMPLES=500 .venv/bin/pytest tests/reliability/test_fuzzing.py
 # which runs every example (no budget unless NOVAFORGE_FUZZ_SECONDS is also set).
 EXAMPLES = int(os.environ.get("NOVAFORGE_FUZZ_EXAMPLES", "300"))
-_budget = os.environ.get("NOVAFORGE_FUZZ_SECONDS", None if "NOVAFORGE_FUZZ_EXAMPLES" in os.environ else "100")
+_budget = os.environ.get("NOVAFORGE_FUZZ_SECONDS", None if "NOVAFORGE_FUZZ_EXAMPLES" in os.environ else "75")
 OPERATIONS_SECONDS = float(_budget) if _budget else None
 # The workflows get half as long again: each scenario is several requests.
 WORKFLOW_SECONDS = OPERATIONS_SECONDS / 2 if OPERATIONS_SECONDS else None
