@@ -5,6 +5,7 @@ threads of its own and never changes or holds up the answer.
 """
 
 import asyncio
+import functools
 import json
 import logging
 import time
@@ -186,18 +187,33 @@ def _upstream_body(body: dict, raw: bytes) -> tuple[bytes, bool]:
     return json.dumps(asked).encode(), True
 
 
-@csrf_exempt
-async def chat_completions(request):
-    if request.method != "POST":
-        return openai_error(405, "Use POST.", error_type="invalid_request_error", code="method_not_allowed")
-    user, client_key = await _authenticate(request)
-    if user is None:
-        return _unauthorized()
+def openai_endpoint(method: str):
+    """What every /v1/ endpoint checks first, answering in OpenAI's error shape: the method, the caller's
+    NovaForge token, an upstream to forward to. The view gets the caller and their upstream key."""
+
+    def decorate(view):
+        @csrf_exempt
+        @functools.wraps(view)
+        async def checked(request):
+            if request.method != method:
+                return openai_error(405, f"Use {method}.", error_type="invalid_request_error", code="method_not_allowed")
+            user, client_key = await _authenticate(request)
+            if user is None:
+                return _unauthorized()
+            if not upstream.base_url():
+                return _upstream_missing()
+            return await view(request, user=user, client_key=client_key)
+
+        return checked
+
+    return decorate
+
+
+@openai_endpoint("POST")
+async def chat_completions(request, *, user, client_key: str | None):
     body, problem = _parse_request(request.body)
     if problem:
         return problem
-    if not upstream.base_url():
-        return _upstream_missing()
     return await _forward_completion(request, user=user, client_key=client_key, body=body)
 
 
@@ -332,15 +348,8 @@ async def _relay_stream(response: httpx.Response, call: _Call, *, drop_usage: bo
         call.record(reply=assembler.finish(at=last_byte_at), cut_off_by=cut_off_by)
 
 
-@csrf_exempt
-async def list_models(request):
-    if request.method != "GET":
-        return openai_error(405, "Use GET.", error_type="invalid_request_error", code="method_not_allowed")
-    user, client_key = await _authenticate(request)
-    if user is None:
-        return _unauthorized()
-    if not upstream.base_url():
-        return _upstream_missing()
+@openai_endpoint("GET")
+async def list_models(request, *, user, client_key: str | None):
     try:
         response = await upstream.client().get(
             upstream.base_url() + "/models", headers=upstream.headers(client_key=client_key)
