@@ -148,7 +148,8 @@ def test_load_of_an_unknown_session_is_a_404(alice_api):
 
 
 def test_the_list_body_filters_by_ended_like_the_query_parameter(alice, alice_api):
-    open_session, ended_session = make_session(alice, title="open"), make_session(alice, title="ended")
+    make_session(alice, title="open")
+    ended_session = make_session(alice, title="ended")
     end_session(session=ended_session)
     for ended, title in ((True, "ended"), (False, "open")):
         body = alice_api.post("/api/sessions/list", {"ended": ended}, format="json").json()
