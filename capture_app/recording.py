@@ -79,33 +79,23 @@ def chain_hashes(messages: Sequence[dict], *, after: str = "") -> list[str]:
 
 
 def _parts_of(content) -> list | None:
-    """`content` as content parts to store as given, when it is a list of them (each an object with a
-    string type; a text part with a string text)."""
-    if not isinstance(content, list):
-        return None
-    for part in content:
-        if not isinstance(part, dict) or not isinstance(part.get("type"), str):
-            return None
-        if part["type"] == "text" and not isinstance(part.get("text"), str):
-            return None
-    return content
+    """`content` as content parts to store as given, when it is a list the sessions store as parts."""
+    if (
+        isinstance(content, list)
+        and not serializers.content_parts_problem(content)
+        and not serializers.unstorable_json(content)
+    ):
+        return content
+    return None
 
 
 def _tool_calls_of(message: dict) -> list | None:
-    """An assistant message's tool calls, when each has the shape the sessions store (id, function name
-    and arguments as strings)."""
+    """An assistant message's tool calls, when the sessions store them as they are."""
     calls = message.get("tool_calls")
     if message.get("role") != "assistant" or not isinstance(calls, list) or not calls:
         return None
-    for call in calls:
-        function = call.get("function") if isinstance(call, dict) else None
-        if not (
-            isinstance(function, dict)
-            and isinstance(call.get("id"), str)
-            and isinstance(function.get("name"), str)
-            and isinstance(function.get("arguments"), str)
-        ):
-            return None
+    if serializers.tool_calls_problem(calls) or serializers.unstorable_json(calls):
+        return None
     return calls
 
 
@@ -319,7 +309,6 @@ def _reply_message(exchange: Exchange) -> NewMessage | None:
 def _note_error(session: ChatSession, error: dict, *, after_seq: int) -> None:
     """An upstream error is listed in the session's metadata under capture_errors (never a message, so
     it is never exported as an example), with the seq of the request's last message."""
-    session.refresh_from_db()  # update_session saves the branch flags too: they must be the appended ones
     noted = {
         "status": error["status"],
         "body": error["body"][:ERROR_BODY_MAX_CHARS],

@@ -215,7 +215,10 @@ class MetadataField(JSONObjectField):
     {
         "oneOf": [
             {"type": "string"},
-            {"type": "array", "items": {"type": "object", "properties": {"type": {"type": "string"}}, "required": ["type"]}},
+            {
+                "type": "array",
+                "items": {"type": "object", "properties": {"type": {"type": "string"}}, "required": ["type"]},
+            },
         ]
     }
 )
@@ -225,8 +228,6 @@ class ContentField(serializers.Field):
 
     default_error_messages = {
         "invalid": "Must be a string or a list of content parts.",
-        "part": "Part {index} must be an object with a string type.",
-        "text_part": "Part {index} is a text part without a string text.",
         "null_character": "Must not contain NUL (\\u0000) characters.",
         "too_deep": f"Nested more than {MAX_JSON_DEPTH} levels deep.",
     }
@@ -239,11 +240,9 @@ class ContentField(serializers.Field):
             return data
         if not isinstance(data, list):
             self.fail("invalid")
-        for index, part in enumerate(data):
-            if not isinstance(part, dict) or not isinstance(part.get("type"), str):
-                self.fail("part", index=index)
-            if part["type"] == "text" and not isinstance(part.get("text"), str):
-                self.fail("text_part", index=index)
+        problem = content_parts_problem(data)
+        if problem:
+            raise serializers.ValidationError(problem)
         problem = unstorable_json(data)
         if problem:
             self.fail(problem)
@@ -252,6 +251,39 @@ class ContentField(serializers.Field):
 
     def to_representation(self, value):
         return value
+
+
+def content_parts_problem(parts: list) -> str | None:
+    """What makes `parts` not a list of content parts we store (objects with a string type; a text part
+    with a string text), or None. The capture proxy applies the same rule to what clients send."""
+    for index, part in enumerate(parts):
+        if not isinstance(part, dict) or not isinstance(part.get("type"), str):
+            return f"Part {index} must be an object with a string type."
+        if part["type"] == "text" and not isinstance(part.get("text"), str):
+            return f"Part {index} is a text part without a string text."
+    return None
+
+
+def tool_calls_problem(calls: list) -> str | None:
+    """What makes `calls` not OpenAI tool calls we store (string id, function name and arguments; ids
+    distinct), or None. The capture proxy applies the same rule to what clients and models send."""
+    for index, call in enumerate(calls):
+        function = call.get("function") if isinstance(call, dict) else None
+        if not (
+            isinstance(call, dict)
+            and isinstance(call.get("id"), str)
+            and call["id"]
+            and isinstance(function, dict)
+            and isinstance(function.get("name"), str)
+            and isinstance(function.get("arguments"), str)
+        ):
+            return (
+                f"Call {index} must be {{id, type: function, function: {{name, arguments}}}} with string "
+                "id, name and arguments (the arguments exactly as the model wrote them)."
+            )
+    if len({call["id"] for call in calls}) != len(calls):
+        return "Two calls share an id."
+    return None
 
 
 def text_of(parts: list) -> str:
@@ -281,22 +313,9 @@ class ToolCallsField(StorableJSONListField):
     `arguments` is the exact string the model wrote, never parsed and written again."""
 
     def check_items(self, calls):
-        for index, call in enumerate(calls):
-            function = call.get("function") if isinstance(call, dict) else None
-            if not (
-                isinstance(call, dict)
-                and isinstance(call.get("id"), str)
-                and call["id"]
-                and isinstance(function, dict)
-                and isinstance(function.get("name"), str)
-                and isinstance(function.get("arguments"), str)
-            ):
-                raise serializers.ValidationError(
-                    f"Call {index} must be {{id, type: function, function: {{name, arguments}}}} with string "
-                    "id, name and arguments (the arguments exactly as the model wrote them)."
-                )
-        if len({call["id"] for call in calls}) != len(calls):
-            raise serializers.ValidationError("Two calls share an id.")
+        problem = tool_calls_problem(calls)
+        if problem:
+            raise serializers.ValidationError(problem)
 
 
 class ToolsField(StorableJSONListField):
@@ -304,14 +323,14 @@ class ToolsField(StorableJSONListField):
 
     def check_items(self, tools):
         if not all(isinstance(tool, dict) for tool in tools):
-            raise serializers.ValidationError('Each tool must be an object, e.g. {"type": "function", "function": {...}}.')
+            raise serializers.ValidationError(
+                'Each tool must be an object, e.g. {"type": "function", "function": {...}}.'
+            )
 
 
 class SessionIdField(serializers.RegexField):
     def __init__(self, **kwargs):
-        super().__init__(
-            SESSION_ID_PATTERN, error_messages={"invalid": SESSION_ID_ERROR}, **kwargs
-        )
+        super().__init__(SESSION_ID_PATTERN, error_messages={"invalid": SESSION_ID_ERROR}, **kwargs)
 
     def to_internal_value(self, data):
         if not isinstance(data, str):
@@ -399,7 +418,9 @@ class MessageListSerializer(serializers.ListSerializer):
 
 class MessageInputSerializer(StrictFieldsMixin, serializers.Serializer):
     role = serializers.ChoiceField(choices=Role.choices)
-    content = ContentField(help_text="A string, or a list of OpenAI content parts (text, image_url, input_audio, file ...).")
+    content = ContentField(
+        help_text="A string, or a list of OpenAI content parts (text, image_url, input_audio, file ...)."
+    )
     metadata = MetadataField(required=False, default=dict)
     created_at = MomentField(required=False)
     message_id = StrictCharField(max_length=64, required=False, allow_null=True, allow_blank=False)

@@ -87,12 +87,17 @@ def update_session(*, session: ChatSession, **changes) -> ChatSession:
     check_session_changes(session=session, changes=changes)
     for name, value in changes.items():
         setattr(session, name, value)
+    # Only the columns this change decides: the instance's counters and branch flag may be older than
+    # the row (a caller that appended through another copy), and must not overwrite it.
+    written = [*changes, "updated_at"]
     if "metadata" in changes and _mode_of(changes["metadata"]):
         session.mode = _mode_of(changes["metadata"])
+        written.append("mode")
     if "current_seq" in changes and changes["current_seq"] != session.message_count:
         session.is_branched = True
+        written.append("is_branched")
     session.updated_at = timezone.now()
-    session.save(update_fields=[*changes, "mode", "is_branched", "updated_at"])
+    session.save(update_fields=written)
     return session
 
 
