@@ -16,7 +16,6 @@ from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.db.models import Max
 from django.utils import timezone
 
 from curation_app.models import MessageFeedback
@@ -491,6 +490,8 @@ def _append_tree(session: ChatSession, conversation: IncomingConversation, *, kn
     Seqs are given in append order, so each new message's seq, and so its parent's, is known before
     the append: the whole conversation goes in one call.
     """
+    # The session's last activity so far: its start, or the end an earlier import gave it.
+    last_at = max(filter(None, [session.started_at, session.ended_at]))
     seqs, next_seq, fresh = dict(known), session.message_count + 1, []
     for message in conversation.messages:
         if message.message_id is not None and message.message_id in seqs:
@@ -505,13 +506,15 @@ def _append_tree(session: ChatSession, conversation: IncomingConversation, *, kn
         # The session ended at its last message and append_messages takes no message after an end;
         # the import ends it again at its new last message, in the same transaction.
         ChatSession.objects.filter(pk=session.pk).update(ended_at=None)
-        session = session_services.append_messages(session=session, messages=fresh, live=False).session
+        appended = session_services.append_messages(session=session, messages=fresh, live=False)
+        session = appended.session
+        last_at = max(last_at, *(row.created_at for row in appended.messages))
     leaf = seqs.get(conversation.current)
     moved = bool(leaf) and leaf != session.current_seq
     if moved:
         session_services.update_session(session=session, current_seq=leaf)
     if fresh or moved:
-        _end_as_history(session)
+        _end_as_history(session, last_at)
     return len(fresh), moved
 
 
@@ -537,9 +540,8 @@ def _restore_archived(conversation: IncomingConversation, *, owner, report: Impo
     report.messages += len(stored)
 
 
-def _end_as_history(session: ChatSession) -> None:
-    """An imported conversation ended, and was last active, when its last message was written."""
-    last_at = max(filter(None, [session.started_at, session.messages.aggregate(last=Max("created_at"))["last"]]))
+def _end_as_history(session: ChatSession, last_at) -> None:
+    """An imported conversation ended, and was last active, when its last message was written (`last_at`)."""
     # A plain update, as for an archive: the session did not end now, so nothing that reacts to a
     # session ending now should run; consolidate_memory builds its episode.
     ChatSession.objects.filter(pk=session.pk).update(updated_at=last_at, ended_at=last_at)
