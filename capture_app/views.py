@@ -188,8 +188,8 @@ def _upstream_body(body: dict, raw: bytes) -> tuple[bytes, bool]:
 
 
 def openai_endpoint(method: str):
-    """What every /v1/ endpoint checks first, answering in OpenAI's error shape: the method, the caller's
-    NovaForge token, an upstream to forward to. The view gets the caller and their upstream key."""
+    """What every /v1/ endpoint checks first, answering in OpenAI's error shape: the method and the caller's
+    NovaForge token. The view gets the caller and their upstream key."""
 
     def decorate(view):
         @csrf_exempt
@@ -200,8 +200,6 @@ def openai_endpoint(method: str):
             user, client_key = await _authenticate(request)
             if user is None:
                 return _unauthorized()
-            if not upstream.base_url():
-                return _upstream_missing()
             return await view(request, user=user, client_key=client_key)
 
         return checked
@@ -213,7 +211,9 @@ def openai_endpoint(method: str):
 async def chat_completions(request, *, user, client_key: str | None):
     body, problem = _parse_request(request.body)
     if problem:
-        return problem
+        return problem  # the client's mistake first, even when no upstream is set
+    if not upstream.base_url():
+        return _upstream_missing()
     return await _forward_completion(request, user=user, client_key=client_key, body=body)
 
 
@@ -350,6 +350,8 @@ async def _relay_stream(response: httpx.Response, call: _Call, *, drop_usage: bo
 
 @openai_endpoint("GET")
 async def list_models(request, *, user, client_key: str | None):
+    if not upstream.base_url():
+        return _upstream_missing()
     try:
         response = await upstream.client().get(
             upstream.base_url() + "/models", headers=upstream.headers(client_key=client_key)
