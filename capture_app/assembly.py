@@ -3,9 +3,11 @@
 Pure: no Django, no I/O. Times are given by the caller (seconds from time.monotonic()).
 """
 
+import re
+from bisect import bisect_left
+from dataclasses import dataclass, field
 
 import orjson
-from dataclasses import dataclass, field
 
 # Delta fields that carry the model's reasoning, by upstream (DeepSeek, vLLM: reasoning_content;
 # Ollama, OpenRouter: reasoning).
@@ -69,6 +71,9 @@ class EventSplitter:
 
     def feed(self, chunk: bytes) -> list[bytes]:
         data = self._pending + chunk
+        if b"\r" not in data:  # the usual case: cut on blank lines in C
+            *whole, self._pending = data.split(b"\n\n")
+            return [event + b"\n\n" for event in whole]
         events, start = [], 0
         while True:
             end = _event_end(data, start)
@@ -82,6 +87,17 @@ class EventSplitter:
     def remainder(self) -> bytes:
         pending, self._pending = self._pending, b""
         return pending
+
+    @property
+    def pending_size(self) -> int:
+        return len(self._pending)
+
+
+def _last_event_end(data: bytes) -> int | None:
+    """Index just past the last blank line in `data` (the end of its last whole event), or None."""
+    end = max(data.rfind(separator) + len(separator) if separator in data else -1
+              for separator in (b"\n\n", b"\r\n\r\n", b"\r\r"))  # fmt: skip
+    return end if end >= 0 else None
 
 
 def _event_end(data: bytes, start: int) -> int | None:
@@ -181,3 +197,80 @@ class StreamAssembler:
         self.reply.tool_calls = [self._tool_calls[index] for index in sorted(self._tool_calls)]
         self.reply.latency_ms = _elapsed_ms(self.started_at, at)
         return self.reply
+
+
+# A usage object (not null) somewhere in the bytes: the usage-only chunk has one, and most chunks do not.
+_USAGE_OBJECT = re.compile(rb'"usage"\s*:\s*\{')
+
+
+class UsageChunkFilter:
+    """Passes a stream on minus the usage-only chunk that was asked for on the client's behalf.
+
+    Whole events only (a partial event waits for its end, which a client could not use anyway); the
+    bytes are searched for a usage object in C and parsed only where one is found, so the filter costs
+    next to nothing per event.
+    """
+
+    def __init__(self):
+        self._pending = b""
+
+    def feed(self, chunk: bytes) -> bytes:
+        data = self._pending + chunk if self._pending else chunk
+        end = _last_event_end(data)
+        if end is None:
+            self._pending = data
+            return b""
+        whole, self._pending = data[:end], data[end:]
+        if _USAGE_OBJECT.search(whole) is None:
+            return whole
+        return b"".join(event for event in EventSplitter().feed(whole) if not _is_usage_only_event(event))
+
+    def remainder(self) -> bytes:
+        pending, self._pending = self._pending, b""
+        return pending
+
+
+def _is_usage_only_event(event: bytes) -> bool:
+    chunk = chunk_of(event)
+    return chunk is not None and is_usage_only(chunk)
+
+
+class StreamCapture:
+    """A stream's bytes as they arrive, read into its Reply later (off the relay's path): relaying costs
+    one append per read, and the events are parsed in one go when the stream has ended, or every
+    DIGEST_BYTES to bound the memory a long stream holds."""
+
+    DIGEST_BYTES = 1 << 20
+
+    def __init__(self, *, started_at: float):
+        self._assembler = StreamAssembler(started_at=started_at)
+        self._splitter = EventSplitter()
+        self._reads: list[bytes] = []
+        self._read_ends: list[int] = []  # offset just past each read, from the first unread byte
+        self._read_times: list[float] = []
+        self._size = 0
+
+    def add(self, data: bytes, *, at: float) -> None:
+        self._reads.append(data)
+        self._size += len(data)
+        self._read_ends.append(self._size)
+        self._read_times.append(at)
+        if self._size >= self.DIGEST_BYTES:
+            self._digest()
+
+    def _digest(self) -> None:
+        """Parse what has arrived: each event's time is that of the read that brought its last byte."""
+        offset = -self._splitter.pending_size  # bytes held from an earlier digest came before these reads
+        for event in self._splitter.feed(b"".join(self._reads)):
+            offset += len(event)
+            parsed = chunk_of(event)
+            if parsed is not None:
+                read = min(bisect_left(self._read_ends, offset), len(self._read_times) - 1)
+                self._assembler.add(parsed, at=self._read_times[read])
+        self._reads, self._read_ends, self._read_times, self._size = [], [], [], 0
+
+    def finish(self, *, at: float) -> Reply:
+        """The reply as it stands; `at` is when the last byte arrived."""
+        if self._reads:
+            self._digest()
+        return self._assembler.finish(at=at)

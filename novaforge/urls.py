@@ -49,7 +49,6 @@ urlpatterns = [
     path("api/schema", SpectacularAPIView.as_view()),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="swagger-ui"),
     path("api/docs", SpectacularSwaggerView.as_view(url_name="schema")),
-    path("v1/", include("capture_app.urls")),
     path("admin/", admin.site.urls),
     # For clients that never read a page's <link rel="icon">: browsers on JSON and files, feed readers.
     path("favicon.ico", RedirectView.as_view(url=static("favicon.svg"))),

@@ -1,31 +1,32 @@
 """OpenAI-compatible endpoints that forward to the upstream model server and record each chat completion.
 
 What the client receives is what the upstream sent, as it arrives; recording happens beside it on
-threads of its own and never changes or holds up the answer.
+threads of its own and never changes or holds up the answer. A stream costs one append and one send per
+read from the upstream: its events are parsed when it has ended, for the recording.
 """
 
 import asyncio
 import functools
-import json
 import logging
 import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
-import httpx
-from asgiref.sync import sync_to_async
+import aiohttp
+import orjson
 from django.db import close_old_connections
-from django.http import HttpResponse, JsonResponse, StreamingHttpResponse
-from django.views.decorators.csrf import csrf_exempt
 from rest_framework.authtoken.models import Token
 
 from . import upstream
-from .assembly import EventSplitter, StreamAssembler, chunk_of, is_usage_only, reply_from_json
+from .asgi import Request, Response, application, encode_headers, openai_error
+from .assembly import Reply, StreamCapture, UsageChunkFilter, reply_from_json
 from .recording import ROLES, Exchange, SessionEnded, SessionNotFound, Target, choose_session, record_exchange
 
 logger = logging.getLogger(__name__)
 
 SESSION_HEADER = "X-NovaForge-Session-Id"
+# Recordings still running at shutdown are waited for this long.
+SHUTDOWN_WAIT_SECONDS = 30
 
 # The proxy's database work (token checks, choosing and recording sessions) runs here, off the event
 # loop. Its own threads: each keeps a persistent connection, and recordings never wait behind page views.
@@ -43,21 +44,15 @@ def _with_fresh_connection(func, *args, **kwargs):
 
 
 async def run_in_db_thread(func, *args, **kwargs):
-    return await sync_to_async(_with_fresh_connection, thread_sensitive=False, executor=_db_threads)(
-        func, *args, **kwargs
-    )
-
-
-def openai_error(status: int, message: str, *, error_type: str, code: str | None = None) -> JsonResponse:
-    """An error in the shape OpenAI's clients parse: {"error": {"message", "type", "code"}}."""
-    return JsonResponse({"error": {"message": message, "type": error_type, "code": code}}, status=status)
+    call = functools.partial(_with_fresh_connection, func, *args, **kwargs)
+    return await asyncio.get_running_loop().run_in_executor(_db_threads, call)
 
 
 # Authentication: the NovaForge token, and the client's own upstream key when it brings one.
 
 
-def _bearer(request) -> str | None:
-    scheme, _, credentials = request.headers.get("Authorization", "").partition(" ")
+def _bearer(request: Request) -> str | None:
+    scheme, _, credentials = (request.header("Authorization") or "").partition(" ")
     return credentials.strip() or None if scheme.lower() == "bearer" else None
 
 
@@ -66,17 +61,17 @@ def _user_with_token(key: str):
     return token.user if token and token.user.is_active else None
 
 
-async def _authenticate(request):
+async def _authenticate(request: Request):
     """(user, client's upstream key): the NovaForge token is X-NovaForge-Token if sent (Authorization
     then carries the client's key for the upstream), else the bearer token of Authorization."""
-    own_token = request.headers.get("X-NovaForge-Token")
+    own_token = request.header("X-NovaForge-Token")
     client_key = _bearer(request) if own_token else None
     key = own_token or _bearer(request)
     user = await run_in_db_thread(_user_with_token, key) if key else None
     return user, client_key
 
 
-def _unauthorized() -> JsonResponse:
+def _unauthorized() -> Response:
     return openai_error(
         401,
         "Give your NovaForge token as the API key (Authorization: Bearer <token>), or in X-NovaForge-Token.",
@@ -85,14 +80,14 @@ def _unauthorized() -> JsonResponse:
     )
 
 
-def _bad_request(message: str, *, param: str | None = None) -> JsonResponse:
+def _bad_request(message: str, *, param: str | None = None) -> Response:
     return openai_error(400, message, error_type="invalid_request_error", code=param)
 
 
-def _parse_request(body: bytes) -> tuple[dict | None, JsonResponse | None]:
+def _parse_request(body: bytes) -> tuple[dict | None, Response | None]:
     try:
-        request = json.loads(body)
-    except ValueError:
+        request = orjson.loads(body)
+    except orjson.JSONDecodeError:
         return None, _bad_request("The request body must be JSON.")
     if not isinstance(request, dict):
         return None, _bad_request("The request body must be a JSON object.")
@@ -108,7 +103,7 @@ def _parse_request(body: bytes) -> tuple[dict | None, JsonResponse | None]:
     return request, None
 
 
-def _upstream_missing() -> JsonResponse:
+def _upstream_missing() -> Response:
     return openai_error(
         503, "The capture proxy has no upstream: set NOVAFORGE_UPSTREAM_URL.", error_type="server_error", code=None
     )
@@ -126,19 +121,24 @@ class _Call:
     target: Target | None
     started_at: float
 
-    def record(self, **outcome) -> None:
-        """Record the call with its outcome (reply=, error=, cut_off_by=) on the capture threads; a
-        failure is logged, never shown to the client."""
+    def record(self, *, reply: Reply | None = None, stream: tuple[StreamCapture, float] | None = None,
+               error: dict | None = None, cut_off_by: str | None = None) -> None:  # fmt: skip
+        """Record the call with its outcome (a reply, or a stream and when its last byte came, or an
+        upstream error) on the capture threads; a failure is logged, never shown to the client."""
         if self.target is None:
             return
-        exchange = Exchange(owner=self.user, target=self.target, request=self.body, **outcome)
+
+        def write():
+            streamed = stream[0].finish(at=stream[1]) if stream is not None else reply
+            record_exchange(Exchange(owner=self.user, target=self.target, request=self.body, reply=streamed,
+                                     error=error, cut_off_by=cut_off_by))  # fmt: skip
 
         async def record():
             try:
-                await run_in_db_thread(record_exchange, exchange)
+                await run_in_db_thread(write)
             except Exception:
                 # Names the session only: the request and its headers (with keys) stay out of logs.
-                logger.exception("Recording a chat completion in session %s failed.", exchange.target.session_id)
+                logger.exception("Recording a chat completion in session %s failed.", self.target.session_id)
 
         _keep_running(asyncio.get_running_loop().create_task(record()))
 
@@ -149,7 +149,14 @@ def _keep_running(task: asyncio.Task) -> None:
     task.add_done_callback(_background.discard)
 
 
-async def _named_session(user, body, session_id: str) -> tuple[Target | None, JsonResponse | None]:
+async def shutdown() -> None:
+    """At the server's shutdown: let running recordings finish, then close the upstream connections."""
+    if _background:
+        await asyncio.wait(set(_background), timeout=SHUTDOWN_WAIT_SECONDS)
+    await upstream.close_sessions()
+
+
+async def _named_session(user, body, session_id: str) -> tuple[Target | None, Response | None]:
     """The session X-NovaForge-Session-Id names, checked before anything is forwarded."""
     try:
         return await run_in_db_thread(
@@ -184,23 +191,24 @@ def _upstream_body(body: dict, raw: bytes) -> tuple[bytes, bool]:
     if isinstance(options, dict) and options.get("include_usage"):
         return raw, False
     asked = {**body, "stream_options": {**(options if isinstance(options, dict) else {}), "include_usage": True}}
-    return json.dumps(asked).encode(), True
+    return orjson.dumps(asked), True
 
 
 def openai_endpoint(method: str):
     """What every /v1/ endpoint checks first, answering in OpenAI's error shape: the method and the caller's
-    NovaForge token. The view gets the caller and their upstream key."""
+    NovaForge token. The handler gets the caller and their upstream key."""
 
-    def decorate(view):
-        @csrf_exempt
-        @functools.wraps(view)
-        async def checked(request):
+    def decorate(handler):
+        @functools.wraps(handler)
+        async def checked(request: Request):
             if request.method != method:
-                return openai_error(405, f"Use {method}.", error_type="invalid_request_error", code="method_not_allowed")
+                return openai_error(
+                    405, f"Use {method}.", error_type="invalid_request_error", code="method_not_allowed"
+                )
             user, client_key = await _authenticate(request)
             if user is None:
                 return _unauthorized()
-            return await view(request, user=user, client_key=client_key)
+            return await handler(request, user=user, client_key=client_key)
 
         return checked
 
@@ -208,7 +216,7 @@ def openai_endpoint(method: str):
 
 
 @openai_endpoint("POST")
-async def chat_completions(request, *, user, client_key: str | None):
+async def chat_completions(request: Request, *, user, client_key: str | None):
     body, problem = _parse_request(request.body)
     if problem:
         return problem  # the client's mistake first, even when no upstream is set
@@ -217,9 +225,9 @@ async def chat_completions(request, *, user, client_key: str | None):
     return await _forward_completion(request, user=user, client_key=client_key, body=body)
 
 
-async def _forward_completion(request, *, user, client_key: str | None, body: dict):
+async def _forward_completion(request: Request, *, user, client_key: str | None, body: dict):
     """Send the completion upstream and relay its answer, choosing the session it is recorded in."""
-    session_id = request.headers.get(SESSION_HEADER)
+    session_id = request.header(SESSION_HEADER)
     if session_id is not None:
         target, problem = await _named_session(user, body, session_id)
         if problem:
@@ -230,24 +238,24 @@ async def _forward_completion(request, *, user, client_key: str | None, body: di
         choosing = asyncio.ensure_future(_matching_session(user, body))
     sent_body, drop_usage = _upstream_body(body, request.body)
     started_at = time.monotonic()
-    http = upstream.client()
-    outgoing = http.build_request(
-        "POST",
-        upstream.base_url() + "/chat/completions",
-        content=sent_body,
-        headers=upstream.headers(client_key=client_key),
-    )
     try:
-        response, failure = await http.send(outgoing, stream=True), None
-    except httpx.HTTPError as exc:
+        response, failure = (
+            await upstream.session().post(
+                upstream.base_url() + "/chat/completions",
+                data=sent_body,
+                headers=upstream.headers(client_key=client_key),
+            ),
+            None,
+        )
+    except upstream.FAILURES as exc:
         response, failure = None, exc
     if choosing is not None:
         target = await choosing
     call = _Call(user=user, body=body, target=target, started_at=started_at)
     if failure is not None:
         answer = _failed_call(failure, call)
-    elif _is_event_stream(response) and response.status_code < 400:
-        answer = _relay_stream_response(response, call, drop_usage=drop_usage)
+    elif response.content_type == "text/event-stream" and response.status < 400:
+        answer = RelayedStream(response, call, drop_usage=drop_usage)
     else:
         answer = await _relay_whole(response, call)
     if target is not None:
@@ -255,110 +263,122 @@ async def _forward_completion(request, *, user, client_key: str | None, body: di
     return answer
 
 
-def _is_event_stream(response: httpx.Response) -> bool:
-    return response.headers.get("content-type", "").startswith("text/event-stream")
-
-
-def _upstream_failed(failure: httpx.HTTPError) -> JsonResponse:
+def _upstream_failed(failure: BaseException) -> Response:
     """Our own 504 (no answer in time) or 502 (no answer at all)."""
-    if isinstance(failure, httpx.TimeoutException):
+    if upstream.is_timeout(failure):
         return openai_error(504, "The upstream model server did not answer in time.", error_type="server_error",
                             code="upstream_timeout")  # fmt: skip
     return openai_error(502, "The upstream model server could not be reached.", error_type="server_error",
                         code="upstream_unreachable")  # fmt: skip
 
 
-def _failed_call(failure: httpx.HTTPError, call: _Call) -> JsonResponse:
+def _failed_call(failure: BaseException, call: _Call) -> Response:
     answer = _upstream_failed(failure)
-    call.record(error={"status": answer.status_code, "body": answer.content.decode()})
+    call.record(error={"status": answer.status, "body": answer.body.decode()})
     return answer
 
 
-def _with_upstream_headers(answer: HttpResponse, response: httpx.Response) -> HttpResponse:
-    for name, value in upstream.forwarded_headers(response).items():
-        answer[name] = value
-    return answer
+def _content_type(response: aiohttp.ClientResponse) -> str:
+    return response.headers.get("Content-Type", "application/json")
 
 
-async def _relay_whole(response: httpx.Response, call: _Call) -> HttpResponse:
+async def _relay_whole(response: aiohttp.ClientResponse, call: _Call) -> Response:
     """A JSON reply or an upstream error: read whole, passed on unchanged, then recorded."""
     try:
-        content = await response.aread()
-    except httpx.HTTPError as failure:
+        content = await response.read()
+    except upstream.FAILURES as failure:
+        response.close()
         return _failed_call(failure, call)
-    finally:
-        await response.aclose()
     finished_at = time.monotonic()
-    content_type = response.headers.get("content-type", "application/json")
-    answer = _with_upstream_headers(
-        HttpResponse(content, status=response.status_code, content_type=content_type), response
-    )
-    if response.status_code >= 400:
-        call.record(error={"status": response.status_code, "body": content.decode("utf-8", errors="replace")})
+    answer = Response(content, status=response.status, content_type=_content_type(response),
+                      headers=upstream.forwarded_headers(response))  # fmt: skip
+    if response.status >= 400:
+        call.record(error={"status": response.status, "body": content.decode("utf-8", errors="replace")})
         return answer
     try:
-        reply = reply_from_json(json.loads(content), started_at=call.started_at, finished_at=finished_at)
-    except (ValueError, AttributeError, TypeError):
+        reply = reply_from_json(orjson.loads(content), started_at=call.started_at, finished_at=finished_at)
+    except (orjson.JSONDecodeError, AttributeError, TypeError):
         reply = None  # not a completion we can read: the client still gets it as it came
     call.record(reply=reply)
     return answer
 
 
-def _relay_stream_response(response: httpx.Response, call: _Call, *, drop_usage: bool) -> StreamingHttpResponse:
-    content_type = response.headers.get("content-type")
-    answer = StreamingHttpResponse(
-        _relay_stream(response, call, drop_usage=drop_usage), status=response.status_code, content_type=content_type
-    )
-    answer["Cache-Control"] = "no-cache"
-    answer["X-Accel-Buffering"] = "no"  # a buffering proxy in front (nginx) passes each event on at once
-    return _with_upstream_headers(answer, response)
+class RelayedStream:
+    """A streamed answer: the upstream's bytes passed on as they arrive (whole events when the usage-only
+    chunk must be dropped) and kept for the recording, which is made however the stream ends."""
 
+    def __init__(self, response: aiohttp.ClientResponse, call: _Call, *, drop_usage: bool):
+        self.response = response
+        self.call = call
+        self.drop_usage = drop_usage
+        self.headers = [
+            ("content-type", _content_type(response)),
+            ("cache-control", "no-cache"),
+            ("x-accel-buffering", "no"),  # a buffering proxy in front (nginx) passes each event on at once
+            *upstream.forwarded_headers(response),
+        ]
 
-async def _relay_stream(response: httpx.Response, call: _Call, *, drop_usage: bool):
-    """Yield the upstream's bytes as they arrive (whole events when the usage-only chunk must be dropped),
-    assembling the reply from a parse of the same bytes; record it however the stream ends."""
-    splitter = EventSplitter()
-    assembler = StreamAssembler(started_at=call.started_at)
-    last_byte_at = call.started_at
-    cut_off_by = "client"  # unless the loop below ends or the upstream fails
-    try:
+    def __setitem__(self, name: str, value: str) -> None:
+        self.headers.append((name.lower(), value))
+
+    async def send(self, send, receive) -> None:
+        call = self.call
+        capture = StreamCapture(started_at=call.started_at)
+        last_byte_at = call.started_at
+        cut_off_by = "client"  # unless the relay ends or the upstream fails
+        relaying = asyncio.current_task()
+        client_left = False
+
+        async def notice_client_leaving():
+            nonlocal client_left
+            while (await receive())["type"] != "http.disconnect":
+                pass
+            if cut_off_by == "client":  # still relaying
+                client_left = True
+                relaying.cancel()
+
+        watcher = asyncio.get_running_loop().create_task(notice_client_leaving())
         try:
-            async for chunk in response.aiter_raw():
-                last_byte_at = time.monotonic()
-                events = splitter.feed(chunk)
-                kept = []
-                for event in events:
-                    parsed = chunk_of(event)
-                    if parsed is not None:
-                        assembler.add(parsed, at=last_byte_at)
-                    if not (drop_usage and parsed is not None and is_usage_only(parsed)):
-                        kept.append(event)
-                if not drop_usage:
-                    yield chunk
-                elif kept:
-                    yield b"".join(kept)
-            if drop_usage and (tail := splitter.remainder()):
-                yield tail
-            cut_off_by = None
-        except httpx.HTTPError:
-            cut_off_by = "upstream"
-    finally:
-        # Runs on a client's disconnect too (the task is being cancelled): nothing here may wait.
-        _keep_running(asyncio.get_running_loop().create_task(response.aclose()))
-        call.record(reply=assembler.finish(at=last_byte_at), cut_off_by=cut_off_by)
+            await send({"type": "http.response.start", "status": self.response.status,
+                        "headers": encode_headers(self.headers)})  # fmt: skip
+            usage_filter = UsageChunkFilter() if self.drop_usage else None
+            try:
+                async for data in self.response.content.iter_any():
+                    last_byte_at = time.monotonic()
+                    capture.add(data, at=last_byte_at)
+                    if usage_filter is not None and not (data := usage_filter.feed(data)):
+                        continue
+                    await send({"type": "http.response.body", "body": data, "more_body": True})
+                tail, cut_off_by = (usage_filter.remainder() if usage_filter else b""), None
+            except upstream.FAILURES:
+                tail, cut_off_by = b"", "upstream"
+            await send({"type": "http.response.body", "body": tail, "more_body": False})
+        except asyncio.CancelledError:
+            if not client_left:
+                raise  # the server is stopping: recorded below, then cancelled
+            relaying.uncancel()
+        finally:
+            watcher.cancel()
+            if cut_off_by is None:
+                self.response.release()
+            else:
+                self.response.close()  # the rest of a cut-off stream must not reach the next request
+            call.record(stream=(capture, last_byte_at), cut_off_by=cut_off_by)
 
 
 @openai_endpoint("GET")
-async def list_models(request, *, user, client_key: str | None):
+async def list_models(request: Request, *, user, client_key: str | None):
     if not upstream.base_url():
         return _upstream_missing()
     try:
-        response = await upstream.client().get(
+        async with upstream.session().get(
             upstream.base_url() + "/models", headers=upstream.headers(client_key=client_key)
-        )
-    except httpx.HTTPError as failure:
+        ) as response:
+            content = await response.read()
+    except upstream.FAILURES as failure:
         return _upstream_failed(failure)
-    content_type = response.headers.get("content-type", "application/json")
-    return _with_upstream_headers(
-        HttpResponse(response.content, status=response.status_code, content_type=content_type), response
-    )
+    return Response(content, status=response.status, content_type=_content_type(response),
+                    headers=upstream.forwarded_headers(response))  # fmt: skip
+
+
+app = application({"/v1/chat/completions": chat_completions, "/v1/models": list_models})
