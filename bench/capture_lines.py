@@ -47,6 +47,8 @@ class Endpoint:
         self.host, self.port = parts.hostname, parts.port
         self.path = parts.path.rstrip("/") + "/chat/completions"
         self.headers = {"Content-Type": "application/json", **headers}
+        self.streams = 0  # streamed completions read to their end
+        self._counting = threading.Lock()
 
     def connect(self) -> http.client.HTTPConnection:
         return http.client.HTTPConnection(self.host, self.port, timeout=60)
@@ -65,6 +67,8 @@ def stream(connection: http.client.HTTPConnection, endpoint: Endpoint, body: byt
             events += 1
             if first_text is None and b'"content": "' in line and b'"content": ""' not in line:
                 first_text = time.perf_counter()
+    with endpoint._counting:
+        endpoint.streams += 1
     return first_text - began, events
 
 
@@ -135,11 +139,28 @@ def throughput(endpoint: Endpoint, *, clients: int, streams_each: int) -> float:
     return sum(counts) / seconds
 
 
+def _replies_stored() -> int:
+    from sessions_app.models import Message
+
+    return Message.objects.filter(role="assistant").count()
+
+
+def recordings_done(ours: Endpoint) -> None:
+    """Wait until the proxy has recorded every completion it relayed, so that no measurement shares the
+    machine with the recordings of the one before it."""
+    deadline = time.monotonic() + 300
+    while _replies_stored() - ours.replies_stored_before < ours.streams:
+        if time.monotonic() > deadline:
+            raise RuntimeError("the proxy's recordings did not finish within 5 minutes")
+        time.sleep(0.02)
+
+
 def streamed_throughput(direct: Endpoint, ours: Endpoint, *, clients: int, streams_each: int, rounds: int) -> Line:
     results = {"ours": [], "direct": []}
     throughput(ours, clients=clients, streams_each=1)  # warm-up
     for _ in range(rounds):
         for key, endpoint in (("direct", direct), ("ours", ours)):
+            recordings_done(ours)
             results[key].append(throughput(endpoint, clients=clients, streams_each=streams_each))
     return Line(
         group="Capture proxy",
@@ -150,7 +171,9 @@ def streamed_throughput(direct: Endpoint, ours: Endpoint, *, clients: int, strea
         ratios={"limit": statistics.median(o / d for o, d in zip(results["ours"], results["direct"]))},
         targets={"limit": 0.8},
         note=f"{clients} clients each streaming {streams_each} replies of 200 text chunks a round, "
-        f"{rounds} rounds; the limit column is the same clients reading the fake model server directly.",
+        f"{rounds} rounds; the limit column is the same clients reading the fake model server directly. Each "
+        "proxied reply is a new conversation (a session recorded); each measurement starts once the "
+        "recordings before it are done.",
     )
 
 
@@ -158,6 +181,7 @@ def run(bench_token: str, *, ttft_requests: int, streams_each: int, rounds: int,
     with fake_upstream() as upstream_url, proxy(upstream_url) as server:
         direct = Endpoint(upstream_url, {})
         ours = Endpoint(f"http://127.0.0.1:{server.port}/v1", {"Authorization": f"Bearer {bench_token}"})
+        ours.replies_stored_before = _replies_stored()
         progress("capture proxy: time to first token")
         lines = first_token(direct, ours, requests=ttft_requests, rounds=rounds)
         for clients in (16, 64):

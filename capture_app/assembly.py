@@ -231,6 +231,8 @@ class UsageChunkFilter:
 
 
 def _is_usage_only_event(event: bytes) -> bool:
+    if _USAGE_OBJECT.search(event) is None:
+        return False
     chunk = chunk_of(event)
     return chunk is not None and is_usage_only(chunk)
 

@@ -15,9 +15,8 @@ from dataclasses import dataclass
 import aiohttp
 import orjson
 from django.db import close_old_connections
-from rest_framework.authtoken.models import Token
 
-from . import upstream
+from . import tokens, upstream
 from .asgi import Request, Response, application, encode_headers, openai_error
 from .assembly import Reply, StreamCapture, UsageChunkFilter, reply_from_json
 from .recording import ROLES, Exchange, SessionEnded, SessionNotFound, Target, choose_session, record_exchange
@@ -56,18 +55,15 @@ def _bearer(request: Request) -> str | None:
     return credentials.strip() or None if scheme.lower() == "bearer" else None
 
 
-def _user_with_token(key: str):
-    token = Token.objects.select_related("user").filter(key=key).first()
-    return token.user if token and token.user.is_active else None
-
-
 async def _authenticate(request: Request):
     """(user, client's upstream key): the NovaForge token is X-NovaForge-Token if sent (Authorization
     then carries the client's key for the upstream), else the bearer token of Authorization."""
     own_token = request.header("X-NovaForge-Token")
     client_key = _bearer(request) if own_token else None
     key = own_token or _bearer(request)
-    user = await run_in_db_thread(_user_with_token, key) if key else None
+    if not key:
+        return None, client_key
+    user = tokens.remembered_user(key) or await run_in_db_thread(tokens.look_up_user, key)
     return user, client_key
 
 
