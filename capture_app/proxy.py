@@ -1,7 +1,7 @@
 """OpenAI-compatible endpoints that forward to the upstream model server and record each chat completion.
 
-What the client receives is what the upstream sent, as it arrives; recording happens beside it on
-threads of its own and never changes or holds up the answer. A stream costs one append and one send per
+What the client receives is what the upstream sent, as it arrives; recording happens beside it, in a
+process of its own (recorder.py), and never changes or holds up the answer. A stream costs one append and one send per
 read from the upstream: its events are parsed when it has ended, for the recording.
 """
 
@@ -18,20 +18,19 @@ from django.db import close_old_connections
 
 from . import tokens, upstream
 from .asgi import Request, Response, application, encode_headers, openai_error
-from .assembly import Reply, StreamCapture, UsageChunkFilter, reply_from_json
-from .recording import ROLES, Exchange, SessionEnded, SessionNotFound, Target, choose_session, record_exchange
+from .assembly import StreamCapture, UsageChunkFilter, reply_from_json
+from .recorder import Job, recorder
+from .recording import ROLES, SessionEnded, SessionNotFound, Target, choose_session
 
 logger = logging.getLogger(__name__)
 
 SESSION_HEADER = "X-NovaForge-Session-Id"
-# Recordings still running at shutdown are waited for this long.
-SHUTDOWN_WAIT_SECONDS = 30
+# Recordings still queued at shutdown are waited for this long.
+SHUTDOWN_WAIT_SECONDS = 60
 
-# The proxy's database work (token checks, choosing and recording sessions) runs here, off the event
-# loop. Its own threads: each keeps a persistent connection, and recordings never wait behind page views.
+# The proxy's reads (token checks, choosing sessions) run here, off the event loop. Its own threads: each
+# keeps a persistent connection, and they never wait behind page views.
 _db_threads = ThreadPoolExecutor(max_workers=4, thread_name_prefix="capture-db")
-# Recordings and closings still running (see _keep_running).
-_background: set[asyncio.Task] = set()
 
 
 def _with_fresh_connection(func, *args, **kwargs):
@@ -105,50 +104,33 @@ def _upstream_missing() -> Response:
     )
 
 
-# Recording beside the answer.
+# Recording beside the answer: in the recorder process (see recorder.py).
 
 
 @dataclass(frozen=True)
 class _Call:
-    """One proxied completion: who asked, what, and the session it is recorded in (None: it is not)."""
+    """One proxied completion: who asked, what (the body as it came), and the session it is recorded in
+    (None: it is not)."""
 
     user: object
-    body: dict
+    request_body: bytes
     target: Target | None
     started_at: float
 
-    def record(self, *, reply: Reply | None = None, stream: tuple[StreamCapture, float] | None = None,
-               error: dict | None = None, cut_off_by: str | None = None) -> None:  # fmt: skip
-        """Record the call with its outcome (a reply, or a stream and when its last byte came, or an
-        upstream error) on the capture threads; a failure is logged, never shown to the client."""
-        if self.target is None:
-            return
-
-        def write():
-            streamed = stream[0].finish(at=stream[1]) if stream is not None else reply
-            record_exchange(Exchange(owner=self.user, target=self.target, request=self.body, reply=streamed,
-                                     error=error, cut_off_by=cut_off_by))  # fmt: skip
-
-        async def record():
-            try:
-                await run_in_db_thread(write)
-            except Exception:
-                # Names the session only: the request and its headers (with keys) stay out of logs.
-                logger.exception("Recording a chat completion in session %s failed.", self.target.session_id)
-
-        _keep_running(asyncio.get_running_loop().create_task(record()))
+    def record(self, **outcome) -> None:
+        """Hand the call and its outcome (reply=, stream= with stream_ended_at=, error=, cut_off_by=) to
+        the recorder; nothing here waits for it."""
+        if self.target is not None:
+            recorder.submit(Job(owner=self.user, target=self.target, request_body=self.request_body, **outcome))
 
 
-def _keep_running(task: asyncio.Task) -> None:
-    """Hold `task` until it ends (the loop keeps only a weak reference to it)."""
-    _background.add(task)
-    task.add_done_callback(_background.discard)
+def startup() -> None:
+    recorder.start()
 
 
 async def shutdown() -> None:
-    """At the server's shutdown: let running recordings finish, then close the upstream connections."""
-    if _background:
-        await asyncio.wait(set(_background), timeout=SHUTDOWN_WAIT_SECONDS)
+    """At the server's shutdown: let the recorder record what is queued, then close the upstream connections."""
+    await asyncio.to_thread(recorder.stop, SHUTDOWN_WAIT_SECONDS)
     await upstream.close_sessions()
 
 
@@ -247,7 +229,7 @@ async def _forward_completion(request: Request, *, user, client_key: str | None,
         response, failure = None, exc
     if choosing is not None:
         target = await choosing
-    call = _Call(user=user, body=body, target=target, started_at=started_at)
+    call = _Call(user=user, request_body=request.body, target=target, started_at=started_at)
     if failure is not None:
         answer = _failed_call(failure, call)
     elif response.content_type == "text/event-stream" and response.status < 400:
@@ -359,7 +341,7 @@ class RelayedStream:
                 self.response.release()
             else:
                 self.response.close()  # the rest of a cut-off stream must not reach the next request
-            call.record(stream=(capture, last_byte_at), cut_off_by=cut_off_by)
+            call.record(stream=capture, stream_ended_at=last_byte_at, cut_off_by=cut_off_by)
 
 
 @openai_endpoint("GET")

@@ -24,10 +24,11 @@ from capture_app import proxy  # noqa: E402  (its models need the apps loaded)
 
 
 async def lifespan(receive, send):
-    """Startup needs nothing; at shutdown the proxy's recordings still running are finished first."""
+    """The proxy's recorder starts with the server; at shutdown what it has queued is recorded first."""
     while True:
         message = await receive()
         if message["type"] == "lifespan.startup":
+            proxy.startup()
             await send({"type": "lifespan.startup.complete"})
         elif message["type"] == "lifespan.shutdown":
             await proxy.shutdown()
