@@ -95,6 +95,8 @@ class EventSplitter:
 
 def _last_event_end(data: bytes) -> int | None:
     """Index just past the last blank line in `data` (the end of its last whole event), or None."""
+    if data.endswith(b"\n\n"):  # the usual read: whole events
+        return len(data)
     end = max(data.rfind(separator) + len(separator) if separator in data else -1
               for separator in (b"\n\n", b"\r\n\r\n", b"\r\r"))  # fmt: skip
     return end if end >= 0 else None

@@ -15,6 +15,7 @@ import logging
 import os
 import pickle
 import queue
+import signal
 import subprocess
 import sys
 import threading
@@ -30,6 +31,7 @@ from .recording import Exchange, Target, record_exchange
 logger = logging.getLogger(__name__)
 
 NICENESS = 10  # below the server's, so a busy machine serves before it records
+BACKLOG_WARNING = 1000  # calls waiting to be recorded: logged once each time the queue grows past it
 _FRAME_HEADER_BYTES = 8
 
 
@@ -75,6 +77,9 @@ class Recorder:
         if self._feeder is None:
             self.start()
         self._jobs.put(job)
+        if self._jobs.qsize() == BACKLOG_WARNING:
+            logger.warning("%d proxied calls are waiting to be recorded: the recorder is not keeping up.",
+                           BACKLOG_WARNING)  # fmt: skip
 
     def stop(self, timeout: float) -> None:
         """Let the recorder record everything queued, then stop it (waiting up to `timeout` seconds)."""
@@ -112,7 +117,10 @@ class Recorder:
                 process.stdin.write(frame)
                 process.stdin.flush()
                 return process
-            except (BrokenPipeError, OSError):
+            except OSError:
+                logger.error("The capture recorder stopped reading; starting it again.")
+                process.kill()
+                process.wait()
                 process = None
         logger.error("The capture recorder could not be reached; the call in session %s is not recorded.",
                      job.target.session_id)  # fmt: skip
@@ -124,7 +132,6 @@ def _start_recorder_process() -> subprocess.Popen:
         [sys.executable, str(settings.BASE_DIR / "manage.py"), "record_captures"],
         stdin=subprocess.PIPE,
         cwd=settings.BASE_DIR,
-        preexec_fn=lambda: os.nice(NICENESS),
     )
 
 
@@ -142,6 +149,11 @@ def _read_jobs(stream):
 
 def record_jobs(stream) -> None:
     """Record every job read from `stream` (the recorder's standard input), in order, until it ends."""
+    os.nice(NICENESS)
+    # Ctrl-C and a stop signal reach the whole process group: the recorder stops when its input ends,
+    # after recording what it read, not halfway through the queue.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
     for job in _read_jobs(stream):
         close_old_connections()  # a connection too old or broken is replaced, as around a request
         try:

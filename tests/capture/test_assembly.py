@@ -1,8 +1,19 @@
 """The reply is put together from a stream however its bytes are cut, and from a JSON body."""
 
 import json
+import pickle
 
-from capture_app.assembly import EventSplitter, StreamAssembler, chunk_of, is_usage_only, reply_from_json
+import pytest
+
+from capture_app.assembly import (
+    EventSplitter,
+    StreamAssembler,
+    StreamCapture,
+    UsageChunkFilter,
+    chunk_of,
+    is_usage_only,
+    reply_from_json,
+)
 
 from .fake_upstream import TOOL_CALLS, USAGE, json_reply, stream_events
 
@@ -74,3 +85,53 @@ def test_a_json_reply_gives_content_tool_calls_reasoning_and_usage():
     assert (reply.content, reply.tool_calls, reply.model, reply.usage) == ("", TOOL_CALLS, "tools", USAGE)
     assert reply.latency_ms == 250.0
     assert reply.ttft_ms is None
+
+
+ASKED_USAGE = {"model": "tools", "messages": [], "stream_options": {"include_usage": True}}
+
+
+@pytest.mark.parametrize("cut_every", [1, 5, 64, 100_000])
+def test_the_usage_filter_passes_every_other_event_unchanged_however_the_bytes_are_cut(cut_every):
+    events = stream_events(ASKED_USAGE)
+    data = b"".join(events)
+    usage_filter = UsageChunkFilter()
+    passed = b"".join(usage_filter.feed(data[at : at + cut_every]) for at in range(0, len(data), cut_every))
+    passed += usage_filter.remainder()
+    assert passed == b"".join(event for event in events if b'"usage": {' not in event)
+    assert passed.endswith(b"data: [DONE]\n\n")
+    assert len(events) - passed.count(b"\n\n") == 1
+
+
+def test_the_usage_filter_keeps_chunks_whose_usage_rides_along_with_choices():
+    with_choices = b'data: {"choices": [{"index": 0, "delta": {"content": "x"}}], "usage": {"total_tokens": 3}}\n\n'
+    null_usage = b'data: {"choices": [], "usage": null}\n\n'
+    usage_only = b'data: {"choices":[],"usage":{"total_tokens":3}}\r\n\r\n'
+    usage_filter = UsageChunkFilter()
+    assert usage_filter.feed(with_choices + null_usage + usage_only + b"data: [DONE]") == with_choices + null_usage
+    assert usage_filter.remainder() == b"data: [DONE]"
+
+
+def _captured(data: bytes, *, cut_every: int, digest_bytes: int = StreamCapture.DIGEST_BYTES):
+    capture = StreamCapture(started_at=0.0)
+    capture.DIGEST_BYTES = digest_bytes
+    for read, start in enumerate(range(0, len(data), cut_every), 1):
+        capture.add(data[start : start + cut_every], at=read / 1000)
+    return capture
+
+
+@pytest.mark.parametrize("digest_bytes", [1, 100, StreamCapture.DIGEST_BYTES])
+def test_a_captured_stream_gives_the_reply_its_events_give_and_the_time_of_the_read_that_brought_text(digest_bytes):
+    data = b"".join(stream_events({**ASKED_USAGE, "model": "m", "messages": [{"role": "user", "content": "Hi"}]}))
+    _, _, expected = _assemble(data, cut_every=7)
+    reply = _captured(data, cut_every=7, digest_bytes=digest_bytes).finish(at=len(data) / 1000)
+    assert reply == expected
+    last_byte_of_first_text = data.index(b"\n\n", data.index(b'"content": "Echo"')) + 1
+    assert reply.ttft_ms == float(last_byte_of_first_text // 7 + 1)  # reads of 7 bytes, 1 ms apart
+
+
+def test_a_captured_stream_sent_to_the_recorder_reads_the_same():
+    data = b"".join(stream_events(ASKED_USAGE))
+    capture = _captured(data, cut_every=3)
+    copy = pickle.loads(pickle.dumps(capture))
+    assert copy.finish(at=9.0) == capture.finish(at=9.0)
+    assert copy.finish(at=9.0).tool_calls == TOOL_CALLS

@@ -1,0 +1,91 @@
+"""Calls are recorded by a process of the server's own: one that dies is replaced, and a server that
+stops records what it answered first."""
+
+import os
+import signal
+import sqlite3
+import subprocess
+import threading
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
+
+from django.db import connection, connections
+
+from sessions_app.models import Message
+
+from .conftest import _serve
+from .helpers import chat, chat_streamed, stored, wait_for
+
+
+def _recorder_pids(server) -> list[int]:
+    """The recorder processes of `server` (its process group)."""
+    found = subprocess.run(["pgrep", "-g", str(server.process.pid), "-f", "record_captures"],
+                           capture_output=True, text=True, check=False)  # fmt: skip
+    return [int(pid) for pid in found.stdout.split()]
+
+
+def _is_running(pid: int) -> bool:
+    try:
+        with open(f"/proc/{pid}/stat") as stat:
+            return stat.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except FileNotFoundError:
+        return False
+
+
+def test_a_recorder_that_dies_is_started_again_and_later_calls_are_recorded(alice_client, novaforge):
+    _, first = chat(alice_client, model="m", messages=[{"role": "user", "content": "Before"}])
+    stored(first, 2)
+    [pid] = _recorder_pids(novaforge)
+
+    os.kill(pid, signal.SIGKILL)
+    assert wait_for(lambda: not _is_running(pid))
+    _, second = chat(alice_client, model="m", messages=[{"role": "user", "content": "After"}])
+
+    assert stored(second, 2)[1]["content"] == "Echo: After"
+    assert "starting it again" in novaforge.log()
+    assert pid not in _recorder_pids(novaforge)
+
+
+@contextmanager
+def recordings_held_up():
+    """Another connection holds what recording needs (SQLite's write lock; PostgreSQL's sessions table),
+    so the recorder falls behind until the block ends."""
+    if connection.vendor == "sqlite":
+        other = sqlite3.connect(connection.settings_dict["NAME"], isolation_level=None)
+        other.execute("BEGIN IMMEDIATE")
+    else:
+        other = connections.create_connection("default")
+        other.set_autocommit(False)
+        other.cursor().execute("LOCK TABLE sessions_app_chatsession IN EXCLUSIVE MODE")
+    try:
+        yield
+    finally:
+        other.rollback()
+        other.close()
+
+
+def test_a_server_stopped_right_after_answering_has_recorded_every_call(
+    upstream, django_db_blocker, tmp_path_factory, client_for, alice_token
+):
+    server = _serve(tmp_path_factory, django_db_blocker, {"NOVAFORGE_UPSTREAM_URL": upstream.url})
+    client = client_for(server, alice_token)
+    try:
+        with recordings_held_up():
+            with ThreadPoolExecutor(max_workers=16) as pool:
+                calls = list(pool.map(
+                    lambda number: chat_streamed(client, model="long", messages=[{"role": "user", "content": f"#{number}"}]),
+                    range(48),
+                ))  # fmt: skip
+            assert Message.objects.count() == 0  # answered, not yet recorded
+            # SIGTERM to the server's process group, as Ctrl-C or a service manager sends; the block ends
+            # a moment later, while the server is stopping.
+            stopping = threading.Thread(target=server.stop)
+            stopping.start()
+            stopping.join(timeout=1)
+        stopping.join()
+    finally:
+        server.stop()
+
+    assert all(chunks for chunks, _ in calls)
+    assert Message.objects.filter(role="assistant").count() == 48
+    assert Message.objects.filter(role="user").count() == 48
