@@ -217,14 +217,7 @@ async def _forward_completion(request: Request, *, user, client_key: str | None,
     sent_body, drop_usage = _upstream_body(body, request.body)
     started_at = time.monotonic()
     try:
-        response, failure = (
-            await upstream.session().post(
-                upstream.base_url() + "/chat/completions",
-                data=sent_body,
-                headers=upstream.headers(client_key=client_key),
-            ),
-            None,
-        )
+        response, failure = await upstream.post("/chat/completions", sent_body, client_key=client_key), None
     except upstream.FAILURES as exc:
         response, failure = None, exc
     if choosing is not None:
@@ -349,9 +342,7 @@ async def list_models(request: Request, *, user, client_key: str | None):
     if not upstream.base_url():
         return _upstream_missing()
     try:
-        async with upstream.session().get(
-            upstream.base_url() + "/models", headers=upstream.headers(client_key=client_key)
-        ) as response:
+        async with upstream.get("/models", client_key=client_key) as response:
             content = await response.read()
     except upstream.FAILURES as failure:
         return _upstream_failed(failure)

@@ -53,6 +53,15 @@ def base_url() -> str:
     return settings.NOVAFORGE["UPSTREAM_URL"]
 
 
+def post(path: str, body: bytes, *, client_key: str | None):
+    """POST `body` to the upstream's `path` (awaited: the response, its body still to be read)."""
+    return session().post(base_url() + path, data=body, headers=headers(client_key=client_key), allow_redirects=False)
+
+
+def get(path: str, *, client_key: str | None):
+    return session().get(base_url() + path, headers=headers(client_key=client_key), allow_redirects=False)
+
+
 def headers(*, client_key: str | None) -> dict:
     """Headers of a request upstream: the server's key when set, else the client's own (if it sent one)."""
     key = settings.NOVAFORGE["UPSTREAM_API_KEY"] or client_key
