@@ -139,44 +139,54 @@ def is_usage_only(chunk: dict) -> bool:
 
 
 class StreamAssembler:
-    """Builds the Reply of a streamed completion from its chunks (first choice), as they arrive."""
+    """Builds the Reply of a streamed completion from its chunks (first choice), as they arrive.
+
+    Text comes in thousands of pieces: they are kept in lists and joined once, at finish()."""
 
     def __init__(self, *, started_at: float):
         self.started_at = started_at
         self.reply = Reply()
+        self._content: list[str] = []
+        self._reasoning: list[str] = []
         self._tool_calls: dict[int, dict] = {}
+        self._arguments: dict[int, list[str]] = {}
 
-    def add(self, chunk: dict, *, at: float) -> None:
+    @property
+    def waiting_for_first_token(self) -> bool:
+        return self.reply.ttft_ms is None
+
+    def add(self, chunk: dict, *, at: float | None) -> None:
+        """Add a chunk that arrived `at` (needed only while waiting_for_first_token)."""
         reply = self.reply
         reply.model = reply.model or chunk.get("model")
         if chunk.get("usage"):
             reply.usage = chunk["usage"]
-        for choice in chunk.get("choices") or []:
+        for choice in chunk.get("choices") or ():
             if isinstance(choice, dict) and choice.get("index", 0) == 0:
                 self._add_choice(choice, at=at)
 
-    def _add_choice(self, choice: dict, *, at: float) -> None:
-        reply = self.reply
+    def _add_choice(self, choice: dict, *, at: float | None) -> None:
         if choice.get("finish_reason"):
-            reply.finish_reason = choice["finish_reason"]
+            self.reply.finish_reason = choice["finish_reason"]
         delta = choice.get("delta")
         if not isinstance(delta, dict):
             return
         got_something = False
-        if isinstance(delta.get("content"), str) and delta["content"]:
-            reply.content += delta["content"]
+        content = delta.get("content")
+        if content and isinstance(content, str):
+            self._content.append(content)
             got_something = True
         for name in REASONING_FIELDS:
             if isinstance(delta.get(name), str) and delta[name]:
-                reply.reasoning += delta[name]
+                self._reasoning.append(delta[name])
                 got_something = True
                 break
-        for fragment in delta.get("tool_calls") or []:
+        for fragment in delta.get("tool_calls") or ():
             if isinstance(fragment, dict):
                 self._add_tool_call_fragment(fragment)
                 got_something = True
-        if got_something and reply.ttft_ms is None:
-            reply.ttft_ms = _elapsed_ms(self.started_at, at)
+        if got_something and self.reply.ttft_ms is None:
+            self.reply.ttft_ms = _elapsed_ms(self.started_at, at)
 
     def _add_tool_call_fragment(self, fragment: dict) -> None:
         """Fragments of one call share an index: the first brings id and name, all bring argument text."""
@@ -184,6 +194,7 @@ class StreamAssembler:
         call = self._tool_calls.get(index)
         if call is None:
             call = self._tool_calls[index] = {"id": "", "type": "function", "function": {"name": "", "arguments": ""}}
+            self._arguments[index] = []
         if fragment.get("id"):
             call["id"] = fragment["id"]
         if fragment.get("type"):
@@ -192,13 +203,18 @@ class StreamAssembler:
         if function.get("name") and not call["function"]["name"]:
             call["function"]["name"] = function["name"]
         if isinstance(function.get("arguments"), str):
-            call["function"]["arguments"] += function["arguments"]
+            self._arguments[index].append(function["arguments"])
 
     def finish(self, *, at: float) -> Reply:
         """The reply as it stands; `at` is when the last byte arrived."""
-        self.reply.tool_calls = [self._tool_calls[index] for index in sorted(self._tool_calls)]
-        self.reply.latency_ms = _elapsed_ms(self.started_at, at)
-        return self.reply
+        reply = self.reply
+        reply.content = "".join(self._content)
+        reply.reasoning = "".join(self._reasoning)
+        for index, call in self._tool_calls.items():
+            call["function"]["arguments"] = "".join(self._arguments[index])
+        reply.tool_calls = [self._tool_calls[index] for index in sorted(self._tool_calls)]
+        reply.latency_ms = _elapsed_ms(self.started_at, at)
+        return reply
 
 
 # A usage object (not null) somewhere in the bytes: the usage-only chunk has one, and most chunks do not.
@@ -263,14 +279,19 @@ class StreamCapture:
             self._digest()
 
     def _digest(self) -> None:
-        """Parse what has arrived: each event's time is that of the read that brought its last byte."""
+        """Parse what has arrived: each event's time, while the first token is awaited, is that of the
+        read that brought its last byte."""
+        assembler, read_ends, read_times = self._assembler, self._read_ends, self._read_times
         offset = -self._splitter.pending_size  # bytes held from an earlier digest came before these reads
         for event in self._splitter.feed(b"".join(self._reads)):
             offset += len(event)
             parsed = chunk_of(event)
-            if parsed is not None:
-                read = min(bisect_left(self._read_ends, offset), len(self._read_times) - 1)
-                self._assembler.add(parsed, at=self._read_times[read])
+            if parsed is None:
+                continue
+            at = None
+            if assembler.waiting_for_first_token:
+                at = read_times[min(bisect_left(read_ends, offset), len(read_times) - 1)]
+            assembler.add(parsed, at=at)
         self._reads, self._read_ends, self._read_times, self._size = [], [], [], 0
 
     def __getstate__(self) -> dict:

@@ -151,8 +151,11 @@ async def _named_session(user, body, session_id: str) -> tuple[Target | None, Re
         return None, None
 
 
-async def _matching_session(user, body) -> Target | None:
-    """The session the request's conversation continues, else a new one; None if the lookup failed."""
+async def _matching_session(user, body, upstream_answered: asyncio.Event) -> Target | None:
+    """The session the request's conversation continues, else a new one; None if the lookup failed.
+    The caller's earlier calls are waited for (a reply not yet recorded would not be found), but not
+    past the upstream's answer, which must not wait for this."""
+    await recorder.caught_up(user, unless=upstream_answered)
     try:
         return await run_in_db_thread(choose_session, owner=user, messages=body["messages"], session_id=None)
     except Exception:
@@ -213,7 +216,8 @@ async def _forward_completion(request: Request, *, user, client_key: str | None,
         choosing = None
     else:
         # Looked up while the upstream starts its answer, which the session's id must not hold up.
-        choosing = asyncio.ensure_future(_matching_session(user, body))
+        upstream_answered = asyncio.Event()
+        choosing = asyncio.ensure_future(_matching_session(user, body, upstream_answered))
     sent_body, drop_usage = _upstream_body(body, request.body)
     started_at = time.monotonic()
     try:
@@ -221,6 +225,7 @@ async def _forward_completion(request: Request, *, user, client_key: str | None,
     except upstream.FAILURES as exc:
         response, failure = None, exc
     if choosing is not None:
+        upstream_answered.set()
         target = await choosing
     call = _Call(user=user, request_body=request.body, target=target, started_at=started_at)
     if failure is not None:

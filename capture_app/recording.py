@@ -210,7 +210,7 @@ def record_exchange(exchange: Exchange) -> ChatSession:
     reply_message = _reply_message(exchange)
     with transaction.atomic():
         session = _open_session(exchange)
-        matched = _longest_recorded_prefix(session, hashes)
+        matched = _NOTHING_MATCHED if exchange.target.is_new else _longest_recorded_prefix(session, hashes)
         fresh = [to_new_message(m) for m in messages[matched.length :]]
         fresh_hashes = hashes[matched.length :]
         if reply_message is not None:
@@ -251,6 +251,9 @@ class _Match:
     seq: int | None  # the seq of the last of them
 
 
+_NOTHING_MATCHED = _Match(length=0, seq=None)
+
+
 def _longest_recorded_prefix(session: ChatSession, hashes: list[str]) -> _Match:
     seqs = dict(
         CapturedPrefix.objects.filter(owner_id=session.owner_id, session=session, chain_hash__in=hashes).values_list(
@@ -260,7 +263,7 @@ def _longest_recorded_prefix(session: ChatSession, hashes: list[str]) -> _Match:
     for length in range(len(hashes), 0, -1):
         if hashes[length - 1] in seqs:
             return _Match(length=length, seq=seqs[hashes[length - 1]])
-    return _Match(length=0, seq=None)
+    return _NOTHING_MATCHED
 
 
 def _open_session(exchange: Exchange) -> ChatSession:

@@ -5,6 +5,7 @@
 - "reasoning": reasoning_content deltas before the content
 - "slow": a pause of PAUSE_SECONDS after the first chunk (which already carries text)
 - "hang": no answer for HANG_SECONDS
+- "late": no answer for PAUSE_SECONDS, then as any model
 - "long": a stream of LONG_CHUNKS text chunks (the benchmark's streams)
 - "rate-limited": 429; "broken": 500
 A usage chunk ends a stream when stream_options.include_usage is set. Every request is kept in `requests`.
@@ -125,6 +126,8 @@ class _Handler(BaseHTTPRequestHandler):
             return self._send_json(500, BROKEN_BODY)
         if model == "hang":
             time.sleep(HANG_SECONDS)
+        if model == "late":
+            time.sleep(PAUSE_SECONDS)
         if not request.get("stream"):
             return self._send_json(200, json_reply(request))
         self.send_response(200)

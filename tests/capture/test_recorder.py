@@ -49,19 +49,42 @@ def test_a_recorder_that_dies_is_started_again_and_later_calls_are_recorded(alic
 @contextmanager
 def recordings_held_up():
     """Another connection holds what recording needs (SQLite's write lock; PostgreSQL's sessions table),
-    so the recorder falls behind until the block ends."""
+    so the recorder falls behind until the block ends; yields a function that ends it early (from any
+    thread)."""
     if connection.vendor == "sqlite":
-        other = sqlite3.connect(connection.settings_dict["NAME"], isolation_level=None)
+        other = sqlite3.connect(connection.settings_dict["NAME"], isolation_level=None, check_same_thread=False)
         other.execute("BEGIN IMMEDIATE")
     else:
         other = connections.create_connection("default")
+        other.inc_thread_sharing()
         other.set_autocommit(False)
         other.cursor().execute("LOCK TABLE sessions_app_chatsession IN EXCLUSIVE MODE")
+    released = threading.Lock()
+
+    def release():
+        if released.acquire(blocking=False):
+            other.rollback()
+            other.close()
+
     try:
-        yield
+        yield release
     finally:
-        other.rollback()
-        other.close()
+        release()
+
+
+def test_a_follow_up_sent_before_the_reply_is_recorded_continues_its_session(alice_client):
+    """As an agent sends a tool's result the moment the reply came: the session is chosen once the
+    caller's earlier calls are recorded (here the upstream takes longer than that)."""
+    hello = [{"role": "user", "content": "Hello"}]
+    with recordings_held_up() as release:
+        reply, session_id = chat(alice_client, model="m", messages=hello)
+        threading.Timer(0.3, release).start()
+        follow_up = [*hello, {"role": "assistant", "content": reply.choices[0].message.content},
+                     {"role": "user", "content": "And then?"}]  # fmt: skip
+        _, follow_up_session_id = chat(alice_client, model="late", messages=follow_up)
+
+    assert follow_up_session_id == session_id
+    assert [row["content"] for row in stored(session_id, 4)] == ["Hello", "Echo: Hello", "And then?", "Echo: And then?"]
 
 
 def test_a_server_stopped_right_after_answering_has_recorded_every_call(

@@ -1,3 +1,4 @@
+import os
 import sys
 
 from django.core.management.base import BaseCommand
@@ -12,4 +13,7 @@ class Command(BaseCommand):
     )
 
     def handle(self, *args, **options):
-        record_jobs(sys.stdin.buffer)
+        # Standard output carries the answers to the server; anything else printed goes to standard error.
+        answers = os.fdopen(os.dup(sys.stdout.fileno()), "wb")
+        os.dup2(sys.stderr.fileno(), sys.stdout.fileno())
+        record_jobs(sys.stdin.buffer, answers)
