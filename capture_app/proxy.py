@@ -1,8 +1,8 @@
 """OpenAI-compatible endpoints that forward to the upstream model server and record each chat completion.
 
 What the client receives is what the upstream sent, as it arrives; recording happens beside it, in a
-process of its own (recorder.py), and never changes or holds up the answer. A stream costs one append and one send per
-read from the upstream: its events are parsed when it has ended, for the recording.
+process of its own (recorder.py), and never changes or holds up the answer. A stream costs one append
+and one send per read from the upstream: its events are parsed by the recorder, once it has ended.
 """
 
 import asyncio

@@ -95,10 +95,10 @@ def test_a_server_stopped_right_after_answering_has_recorded_every_call(
     try:
         with recordings_held_up():
             with ThreadPoolExecutor(max_workers=16) as pool:
-                calls = list(pool.map(
-                    lambda number: chat_streamed(client, model="long", messages=[{"role": "user", "content": f"#{number}"}]),
-                    range(48),
-                ))  # fmt: skip
+                questions = [[{"role": "user", "content": f"Question {number}"}] for number in range(48)]
+                calls = list(
+                    pool.map(lambda messages: chat_streamed(client, model="long", messages=messages), questions)
+                )
             assert Message.objects.count() == 0  # answered, not yet recorded
             # SIGTERM to the server's process group, as Ctrl-C or a service manager sends; the block ends
             # a moment later, while the server is stopping.
