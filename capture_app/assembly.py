@@ -239,20 +239,39 @@ class UsageChunkFilter:
             self._pending = data
             return b""
         whole, self._pending = data[:end], data[end:]
-        if _USAGE_OBJECT.search(whole) is None:
-            return whole
-        return b"".join(event for event in EventSplitter().feed(whole) if not _is_usage_only_event(event))
+        return _without_usage_only_events(whole)
 
     def remainder(self) -> bytes:
         pending, self._pending = self._pending, b""
         return pending
 
 
-def _is_usage_only_event(event: bytes) -> bool:
-    if _USAGE_OBJECT.search(event) is None:
-        return False
-    chunk = chunk_of(event)
-    return chunk is not None and is_usage_only(chunk)
+def _without_usage_only_events(whole: bytes) -> bytes:
+    """`whole` (whole events) minus its usage-only events; only the events around a usage object are
+    looked at (the last read of a busy stream can hold hundreds of events)."""
+    kept, start = [], 0
+    found = _USAGE_OBJECT.search(whole)
+    while found is not None:
+        event_start = _event_start_before(whole, found.start())
+        event_end = _event_end(whole, found.end()) or len(whole)
+        chunk = chunk_of(whole[event_start:event_end])
+        if chunk is not None and is_usage_only(chunk):
+            kept.append(whole[start:event_start])
+            start = event_end
+        found = _USAGE_OBJECT.search(whole, event_end)
+    if start == 0:
+        return whole
+    kept.append(whole[start:])
+    return b"".join(kept)
+
+
+def _event_start_before(data: bytes, position: int) -> int:
+    """Index of the start of the event that holds `position` (just past the blank line before it)."""
+    starts = [0]
+    for separator in (b"\n\n", b"\r\n\r\n", b"\r\r"):
+        if (found := data.rfind(separator, 0, position)) != -1:
+            starts.append(found + len(separator))
+    return max(starts)
 
 
 class StreamCapture:
