@@ -8,6 +8,7 @@ and one send per read from the upstream: its events are parsed by the recorder, 
 import asyncio
 import functools
 import logging
+import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -33,12 +34,22 @@ SHUTDOWN_WAIT_SECONDS = 60
 _db_threads = ThreadPoolExecutor(max_workers=4, thread_name_prefix="capture-db")
 
 
+# How often a capture thread checks its connection, as Django does around each request (too old, or
+# broken: CONN_HEALTH_CHECKS sends a query to find out, on PostgreSQL one more round trip a call).
+CONNECTION_CHECK_SECONDS = 1.0
+_last_check = threading.local()
+
+
 def _with_fresh_connection(func, *args, **kwargs):
-    close_old_connections()  # as Django does around each request: drop a connection too old or broken
+    now = time.monotonic()
+    if now - getattr(_last_check, "at", float("-inf")) >= CONNECTION_CHECK_SECONDS:
+        close_old_connections()
+        _last_check.at = now
     try:
         return func(*args, **kwargs)
-    finally:
-        close_old_connections()
+    except Exception:
+        close_old_connections()  # a connection left broken is replaced before the next call
+        raise
 
 
 async def run_in_db_thread(func, *args, **kwargs):
@@ -153,9 +164,10 @@ async def _named_session(user, body, session_id: str) -> tuple[Target | None, Re
 
 async def _matching_session(user, body, upstream_answered: asyncio.Event) -> Target | None:
     """The session the request's conversation continues, else a new one; None if the lookup failed.
-    The caller's earlier calls are waited for (a reply not yet recorded would not be found), but not
-    past the upstream's answer, which must not wait for this."""
-    await recorder.caught_up(user, unless=upstream_answered)
+    A request that carries an earlier reply waits for the caller's earlier calls to be recorded (that
+    reply may be one of them), but not past the upstream's answer, which must not wait for this."""
+    if any(message.get("role") == "assistant" for message in body["messages"]):
+        await recorder.caught_up(user, unless=upstream_answered)
     try:
         return await run_in_db_thread(choose_session, owner=user, messages=body["messages"], session_id=None)
     except Exception:

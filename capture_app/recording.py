@@ -1,6 +1,7 @@
 """Recording a proxied chat completion as a NovaForge session, through the sessions services.
 
-Sync code (the ORM): the async view runs it on its own threads (see views.run_in_db_thread).
+Sync code (the ORM): the proxy chooses sessions on its own threads (proxy.run_in_db_thread), and the
+recorder process writes the calls down (recorder.py).
 """
 
 import hashlib
@@ -244,9 +245,8 @@ def record_exchange(exchange: Exchange) -> ChatSession:
 def _append(session: ChatSession, messages: list[NewMessage]) -> list[Message]:
     """Append `messages`; a tool result answering no call the session holds on its branch (a client that
     trimmed its history, a session named by header) is still recorded, its tool_call_id in metadata."""
-    try:
-        with transaction.atomic():
-            return services.append_messages(session=session, messages=messages).messages
+    try:  # append_messages's own transaction is a savepoint here: a refusal leaves nothing behind
+        return services.append_messages(session=session, messages=messages).messages
     except ValidationError as error:
         if "tool_call_id" not in getattr(error, "error_dict", {}):
             raise
