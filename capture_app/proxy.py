@@ -8,7 +8,6 @@ and one send per read from the upstream: its events are parsed by the recorder, 
 import asyncio
 import functools
 import logging
-import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -18,6 +17,7 @@ import orjson
 from django.db import close_old_connections
 
 from . import tokens, upstream
+from .connections import check_connection_now_and_then
 from .asgi import Request, Response, application, encode_headers, openai_error
 from .assembly import StreamCapture, UsageChunkFilter, reply_from_json
 from .recorder import Job, recorder
@@ -34,17 +34,8 @@ SHUTDOWN_WAIT_SECONDS = 60
 _db_threads = ThreadPoolExecutor(max_workers=4, thread_name_prefix="capture-db")
 
 
-# How often a capture thread checks its connection, as Django does around each request (too old, or
-# broken: CONN_HEALTH_CHECKS sends a query to find out, on PostgreSQL one more round trip a call).
-CONNECTION_CHECK_SECONDS = 1.0
-_last_check = threading.local()
-
-
 def _with_fresh_connection(func, *args, **kwargs):
-    now = time.monotonic()
-    if now - getattr(_last_check, "at", float("-inf")) >= CONNECTION_CHECK_SECONDS:
-        close_old_connections()
-        _last_check.at = now
+    check_connection_now_and_then()
     try:
         return func(*args, **kwargs)
     except Exception:

@@ -32,6 +32,7 @@ from django.conf import settings
 from django.db import close_old_connections
 
 from .assembly import Reply, StreamCapture
+from .connections import check_connection_now_and_then
 from .recording import Exchange, Target, record_exchange
 
 logger = logging.getLogger(__name__)
@@ -214,10 +215,11 @@ def record_jobs(stream, answers) -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, signal.SIG_IGN)
     for job in _read_jobs(stream):
-        close_old_connections()  # a connection too old or broken is replaced, as around a request
+        check_connection_now_and_then()
         try:
             record_exchange(job.exchange())
         except Exception:
+            close_old_connections()  # a connection left broken is replaced before the next call
             # Names the session only: the request and its headers (with keys) stay out of logs.
             logger.exception("Recording a chat completion in session %s failed.", job.target.session_id)
         try:
