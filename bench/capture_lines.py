@@ -18,7 +18,8 @@ from urllib.parse import urlsplit
 from .http import BASE_DIR, GUNICORN_ASGI, Server, run_together
 from .table import Line
 
-THROUGHPUT_ROUNDS = 7
+THROUGHPUT_ROUNDS = 5
+STREAMS_EACH = 16  # replies per client a round (a full run; --quick: 1)
 
 
 @contextmanager
@@ -188,8 +189,8 @@ def run(bench_token: str, *, ttft_requests: int, streams_each: int, rounds: int,
         lines = first_token(direct, ours, requests=ttft_requests, rounds=rounds)
         for clients in (16, 64):
             progress(f"capture proxy: {clients} concurrent streams")
-            # A round takes about a second and single rounds swing widely here (0.7x to 1.1x seen in one
-            # run): at least THROUGHPUT_ROUNDS give a steadier median.
+            # Single rounds swing widely on this shared machine: at least THROUGHPUT_ROUNDS of them, long
+            # enough (STREAMS_EACH replies per client) that start-up noise does not decide a round.
             lines.append(streamed_throughput(direct, ours, clients=clients, streams_each=streams_each,
                                              rounds=max(rounds, THROUGHPUT_ROUNDS)))  # fmt: skip
     return lines
@@ -214,7 +215,7 @@ def main() -> int:
     user, _ = get_user_model().objects.get_or_create(username="bench")
     token = Token.objects.get_or_create(user=user)[0].key
     lines = run(
-        token, ttft_requests=60 if quick else 300, streams_each=1 if quick else 4, rounds=3,
+        token, ttft_requests=60 if quick else 300, streams_each=1 if quick else STREAMS_EACH, rounds=3,
         progress=lambda step: print(step, file=sys.stderr, flush=True),
     )  # fmt: skip
     print(render(lines))

@@ -42,7 +42,7 @@ class Sizes:
     corpus: int = 1_000_000  # messages for export, search and analytics
     memory_items: int = 200_000  # long-term memory items for memory search
     capture_requests: int = 300  # streamed completions a round, each way, for time to first token
-    capture_streams: int = 4  # long streams each concurrent client reads a round
+    capture_streams: int = capture_lines.STREAMS_EACH  # long streams each concurrent client reads a round
 
 
 # A few of everything: proves every line runs (the smoke test in `make test`); its figures mean little.
