@@ -3,6 +3,9 @@
 import time
 from concurrent.futures import ThreadPoolExecutor
 
+import openai
+import pytest
+
 from sessions_app.models import Message
 from sessions_app.services import end_session
 from tests.factories import make_session
@@ -41,6 +44,18 @@ def test_a_client_that_disconnects_mid_stream_has_what_arrived_recorded_as_cut_o
     assert rows[1]["content"] == "Echo"
     assert rows[1]["metadata"]["cut_off"] is True
     assert rows[1]["metadata"]["cut_off_by"] == "client"
+
+
+def test_a_client_that_gives_up_before_the_answer_starts_still_has_its_call_recorded(
+    client_for, novaforge, alice_token
+):
+    impatient = client_for(novaforge, alice_token).with_options(timeout=PAUSE_SECONDS / 4)
+    with pytest.raises(openai.APITimeoutError):
+        impatient.chat.completions.create(model="late", messages=[{"role": "user", "content": "Anyone there?"}])
+
+    assert wait_for(lambda: Message.objects.filter(session__title="Anyone there?", role="assistant").exists())
+    rows = list(Message.objects.filter(session__title="Anyone there?").order_by("seq").values_list("role", "content"))
+    assert rows == [("user", "Anyone there?"), ("assistant", "Echo: Anyone there?")]
 
 
 def test_sixty_four_streams_are_served_at_once(alice_client):
