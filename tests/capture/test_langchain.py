@@ -6,7 +6,9 @@ import asyncio
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
+from asgiref.sync import sync_to_async
 from django.core.exceptions import ValidationError
+from django.db import connections
 from langchain_core.messages import AIMessage, HumanMessage, SystemMessage, ToolMessage
 
 from capture_app.langchain import NovaForgeChatMessageHistory
@@ -46,6 +48,8 @@ def test_the_async_methods_behave_as_the_sync_ones(alice):
         seen.append(await history.aget_messages())
         await history.aclear()
         seen.append(await history.aget_messages())
+        # The ORM ran on asgiref's shared thread: its connection would outlive the test database.
+        await sync_to_async(connections.close_all)()
         return seen
 
     # A loop of its own on a thread of its own, as an async application would call it.
