@@ -9,7 +9,7 @@ from dataclasses import dataclass
 import orjson
 from django.conf import settings
 
-logger = logging.getLogger("capture_app.proxy")
+logger = logging.getLogger(__name__)
 
 
 class ClientGone(Exception):

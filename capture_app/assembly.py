@@ -93,22 +93,13 @@ class EventSplitter:
         return len(self._pending)
 
 
-def _last_event_end(data: bytes) -> int | None:
-    """Index just past the last blank line in `data` (the end of its last whole event), or None."""
-    if data.endswith(b"\n\n"):  # the usual read: whole events
-        return len(data)
-    end = max(data.rfind(separator) + len(separator) if separator in data else -1
-              for separator in (b"\n\n", b"\r\n\r\n", b"\r\r"))  # fmt: skip
-    return end if end >= 0 else None
+# What ends a server-sent event: a blank line, after any of the three line endings.
+_BLANK_LINES = (b"\n\n", b"\r\n\r\n", b"\r\r")
 
 
 def _event_end(data: bytes, start: int) -> int | None:
     """Index just past the blank line that ends the event starting at `start`, or None."""
-    ends = [
-        found + len(separator)
-        for separator in (b"\n\n", b"\r\n\r\n", b"\r\r")
-        if (found := data.find(separator, start)) != -1
-    ]
+    ends = [found + len(separator) for separator in _BLANK_LINES if (found := data.find(separator, start)) != -1]
     return min(ends) if ends else None
 
 
@@ -234,8 +225,9 @@ class UsageChunkFilter:
 
     def feed(self, chunk: bytes) -> bytes:
         data = self._pending + chunk if self._pending else chunk
-        end = _last_event_end(data)
-        if end is None:
+        # The end of its last whole event; the usual read holds whole events only.
+        end = len(data) if data.endswith(b"\n\n") else _event_start_before(data, len(data))
+        if end == 0:
             self._pending = data
             return b""
         whole, self._pending = data[:end], data[end:]
@@ -268,7 +260,7 @@ def _without_usage_only_events(whole: bytes) -> bytes:
 def _event_start_before(data: bytes, position: int) -> int:
     """Index of the start of the event that holds `position` (just past the blank line before it)."""
     starts = [0]
-    for separator in (b"\n\n", b"\r\n\r\n", b"\r\r"):
+    for separator in _BLANK_LINES:
         if (found := data.rfind(separator, 0, position)) != -1:
             starts.append(found + len(separator))
     return max(starts)

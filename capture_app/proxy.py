@@ -84,8 +84,9 @@ def _bad_request(message: str, *, param: str | None = None) -> Response:
 def _parse_request(body: bytes) -> tuple[dict | None, Response | None]:
     try:
         request = orjson.loads(body)
-    except orjson.JSONDecodeError:
-        return None, _bad_request("The request body must be JSON.")
+    except orjson.JSONDecodeError as error:
+        # Says where it broke: bad syntax, or what JSON parsers refuse (NaN, integers past 64 bits).
+        return None, _bad_request(f"The request body must be JSON: {error}.")
     if not isinstance(request, dict):
         return None, _bad_request("The request body must be a JSON object.")
     messages = request.get("messages")

@@ -176,3 +176,17 @@ def test_a_request_without_messages_is_a_400_naming_them(novaforge, alice_token)
     )  # fmt: skip
     assert answer.status_code == 400
     assert answer.json()["error"]["code"] == "messages"
+
+
+def test_a_body_that_is_not_json_is_a_400_saying_why_and_nothing_is_forwarded_or_stored(
+    novaforge, alice_token, upstream
+):
+    forwarded = len(upstream.requests)
+    headers = {"Authorization": f"Bearer {alice_token}", "Content-Type": "application/json"}
+    for body, why in ((b'{"model": "m", "messages": [', "unexpected end"), (b'{"temperature": NaN}', "column 17")):
+        answer = requests.post(novaforge.url + "/v1/chat/completions", data=body, headers=headers, timeout=30)
+        assert answer.status_code == 400
+        message = answer.json()["error"]["message"]
+        assert message.startswith("The request body must be JSON") and why in message.lower()
+    assert len(upstream.requests) == forwarded
+    assert not ChatSession.objects.exists()
